@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * apird internal object model, shared by the control plane (session,
+ * dispatch, verb handlers) and the sw engine. Private to backend/.
+ *
+ * apird is single-threaded: one loop serves control sockets and executes
+ * the data plane, so objects need no locks. Objects refer to objects of
+ * *other* sessions only by number (QPN, rkey) looked up at execution time,
+ * never by pointer, so destroying a session can never leave a dangling
+ * pointer in another.
+ */
+#ifndef APIRD_H
+#define APIRD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h>
+
+#include "apir/ring.h"
+
+struct apird;
+struct apird_session;
+
+/* ---- device limits apird enforces (reported by query_device) ---------- */
+#define APIRD_MAX_QP 4096u
+#define APIRD_MAX_QP_WR 8192u        /* per send or receive queue */
+#define APIRD_MAX_CQ 4096u
+#define APIRD_MAX_CQE 65536u
+#define APIRD_MAX_MR 65536u
+#define APIRD_MAX_PD 4096u
+#define APIRD_MAX_SRQ 1024u
+#define APIRD_MAX_SRQ_WR 8192u
+#define APIRD_MAX_AH 4096u
+#define APIRD_MAX_MR_SIZE (1ull << 40)
+#define APIRD_MAX_QP_RD_ATOM 16u
+#define APIRD_MAX_MSG_SZ (1u << 31)
+#define APIRD_PKEY_DEFAULT 0xffffu
+
+/* ---- objects ------------------------------------------------------------ */
+
+struct apird_pd {
+	uint32_t handle;
+	struct apird_session *session;
+	uint32_t refs;               /* MRs, QPs, SRQs, AHs using it */
+};
+
+struct apird_mr {
+	uint32_t handle;
+	struct apird_session *session;
+	struct apird_pd *pd;
+	uint32_t lkey;
+	uint32_t rkey;
+	uint32_t access;             /* enum ibv_access_flags */
+	uint64_t iova;               /* first byte peers and lkeys address */
+	uint64_t length;
+	uint8_t *base;               /* apird's mapping of byte iova */
+	void *map;                   /* mmap() result to munmap */
+	size_t map_len;
+};
+
+struct apird_comp_channel {
+	uint32_t handle;
+	struct apird_session *session;
+	int fd;                      /* write end, O_NONBLOCK */
+	uint32_t refs;               /* CQs using it */
+};
+
+struct apird_cq {
+	uint32_t handle;
+	struct apird_session *session;
+	struct apird_comp_channel *channel;  /* may be NULL */
+	struct apir_cq_ctrl *ctrl;   /* shared with the frontend */
+	struct apir_cqe *cqes;
+	uint32_t num_entries;        /* apird's own copy, power of two */
+	uint32_t prod;               /* apird's own producer index */
+	void *area;
+	size_t area_len;
+	uint32_t refs;               /* QPs using it */
+	bool overflowed;             /* async event already sent */
+};
+
+struct apird_srq {
+	uint32_t handle;
+	struct apird_session *session;
+	struct apird_pd *pd;
+	uint32_t srq_num;
+	struct apir_srq_ctrl *ctrl;
+	struct apir_recv_wqe *wqes;
+	uint32_t num_entries;
+	uint32_t cons;               /* apird's own consumer index */
+	uint32_t max_wr;
+	uint32_t max_sge;
+	uint32_t srq_limit;          /* 0: not armed */
+	void *area;
+	size_t area_len;
+	uint32_t refs;               /* QPs using it */
+};
+
+struct apird_ah {
+	uint32_t handle;
+	struct apird_session *session;
+	struct apird_pd *pd;
+	struct ibv_ah_attr attr;
+};
+
+/* A send queue stalled on an RNR NAK from the responder. */
+struct apird_rnr {
+	bool waiting;
+	uint64_t retry_at_ns;        /* CLOCK_MONOTONIC */
+	uint32_t retries_left;       /* 7 in rnr_retry means infinite */
+};
+
+struct apird_qp {
+	uint32_t handle;
+	struct apird_session *session;
+	struct apird_pd *pd;
+	struct apird_cq *send_cq;
+	struct apird_cq *recv_cq;
+	struct apird_srq *srq;       /* NULL: own receive queue */
+	uint32_t qp_num;
+	enum ibv_qp_type qp_type;
+	enum ibv_qp_state state;
+	bool sq_sig_all;
+	struct ibv_qp_cap cap;       /* what apird granted */
+
+	/* Shared area (apir_qp_layout()). */
+	struct apir_qp_ctrl *ctrl;
+	struct apir_send_wqe *sq;
+	struct apir_recv_wqe *rq;
+	uint32_t sq_entries;         /* apird's own copies, powers of two */
+	uint32_t rq_entries;
+	uint32_t sq_cons;            /* apird's own consumer indices */
+	uint32_t rq_cons;
+	void *area;
+	size_t area_len;
+
+	/* Attributes set by modify_qp. */
+	struct ibv_qp_attr attr;     /* every field last set (attr.qp_state is stale: use state) */
+	bool sq_error_logged;        /* a bad ring index is logged once */
+
+	struct apird_rnr rnr;
+	uint64_t bytes_sent;         /* counters for apirctl */
+	uint64_t ops_sent;
+
+	struct apird_qp *next_active; /* engine's sweep list (QPs in RTS/SQD/SQE/ERR) */
+};
+
+/* ---- per-session object tables ------------------------------------------- */
+
+/* A handle table: handle -> object pointer. Handles are 1-based, never 0,
+ * and are not reused until the table wraps around. */
+struct apird_table {
+	void **slots;
+	uint32_t cap;
+	uint32_t count;
+	uint32_t next_hint;
+	uint32_t limit;              /* maximum live objects */
+};
+
+int apird_table_init(struct apird_table *t, uint32_t limit);
+void apird_table_fini(struct apird_table *t);
+/* Returns a new handle (> 0) or 0 when full / out of memory. */
+uint32_t apird_table_insert(struct apird_table *t, void *obj);
+void *apird_table_get(const struct apird_table *t, uint32_t handle);
+void *apird_table_remove(struct apird_table *t, uint32_t handle);
+/* Iterate: returns the next live handle > after, or 0 at the end. */
+uint32_t apird_table_next(const struct apird_table *t, uint32_t after);
+
+/* ---- the daemon ------------------------------------------------------------- */
+
+/* Global lookup by number, across sessions (a peer's QPN, a peer's rkey).
+ * Implemented by the control plane (qp_registry.c, mr_keys.c). */
+struct apird_qp *apird_qp_lookup(struct apird *d, uint32_t qp_num);
+struct apird_srq *apird_srq_lookup(struct apird *d, uint32_t srq_num);
+/* Looks up an lkey or rkey; the caller checks PD, access and bounds. */
+struct apird_mr *apird_mr_lookup(struct apird *d, uint32_t key);
+
+/* Queue an async event on the session's async pipe (never blocks; a full
+ * pipe drops the event and logs once). kind: enum apir_obj_kind. */
+void apird_session_async_event(struct apird_session *s, enum ibv_event_type type,
+			       enum apir_obj_kind kind, uint32_t handle);
+/* Write a CQ event record to a completion channel (never blocks). */
+void apird_channel_notify(struct apird_comp_channel *ch, uint32_t cq_handle);
+
+/* The GID every port of this apird reports at index 0 (RoCE v2,
+ * IPv4-mapped address of the apird). */
+const union ibv_gid *apird_local_gid(const struct apird *d);
+
+struct apird {
+	/* Engine's sweep list: QPs whose send queue may hold work. */
+	struct apird_qp *active_qps;
+	/* Set while the engine sleeps; mirrored into every session page. */
+	bool sleeping;
+	uint64_t now_ns;             /* CLOCK_MONOTONIC at the start of the sweep */
+	struct apird_control *ctl;   /* control-plane state (server.c) */
+};
+
+/* ---- sw engine (engine_sw/) --------------------------------------------------- */
+
+/* One sweep over every active QP: executes posted work requests. Returns
+ * the number of work requests completed or failed (0: nothing to do). */
+unsigned int sw_engine_poll(struct apird *d);
+/* Earliest RNR retry deadline in CLOCK_MONOTONIC ns, or 0 if none. */
+uint64_t sw_engine_next_deadline(const struct apird *d);
+/* Whether any ring has work (checked after the sleeping flag is set). */
+bool sw_engine_has_work(const struct apird *d);
+
+/* Called by modify_qp after a validated transition (qp->state already
+ * updated, ctrl->state published): adds or removes the QP from the sweep
+ * list; entering ERR flushes every outstanding WQE with WR_FLUSH_ERR. */
+void sw_qp_state_changed(struct apird *d, struct apird_qp *qp, enum ibv_qp_state old_state);
+/* Called before a QP is destroyed: removes it from every engine list. */
+void sw_qp_detach(struct apird *d, struct apird_qp *qp);
+/* Moves a QP to ERR on the engine's own initiative (fatal error). */
+void sw_qp_to_error(struct apird *d, struct apird_qp *qp);
+/* Writes one completion: handles overflow (async event IBV_EVENT_CQ_ERR) and
+ * arming (completion channel event). solicited: the WR carried
+ * IBV_SEND_SOLICITED. Returns 0 or -ENOSPC when the CQ overflowed. */
+int sw_cq_push(struct apird_cq *cq, const struct apir_cqe *cqe, bool solicited);
+
+#endif /* APIRD_H */

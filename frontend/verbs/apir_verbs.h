@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal header of the drop-in libibverbs.so.1 (frontend/verbs). Private to
+ * this folder: nothing here is exported (the version script hides it).
+ */
+#ifndef APIR_VERBS_H
+#define APIR_VERBS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <infiniband/verbs.h>
+
+#include "apir.pb-c.h"
+#include "apir/log.h"
+#include "apir/ring.h"
+#include "apir/wire.h"
+
+#define APIR_EXPORT __attribute__((visibility("default")))
+
+/* ---- device and context --------------------------------------------------- */
+
+/* rdma-core's verbs_device is larger than ibv_device; mlx5dv/efadv read past
+ * ibv_device, so the allocation is padded and zeroed. */
+#define APIR_DEVICE_ALLOC 4096u
+
+struct apir_device {
+	struct ibv_device ibdev;     /* must be first */
+	char socket_path[108];
+	uint8_t pad[APIR_DEVICE_ALLOC - sizeof(struct ibv_device) - 108];
+};
+
+/* Control connection to apird: one per context. Calls are serialised. */
+struct apir_conn {
+	int sock;
+	pthread_mutex_t lock;
+	uint64_t next_id;
+	_Atomic bool dead;           /* apird went away: every call fails EIO */
+};
+
+struct apir_context {
+	struct verbs_context vctx;   /* must be first; ibv_context is its last member */
+	struct apir_conn conn;
+	struct apir_session_page *page;   /* read-only for us: engine_sleeping, device_fatal */
+	int doorbell_fd;                  /* eventfd: wakes a sleeping apird */
+	struct ibv_device_attr_ex dev_attr;   /* cached at open */
+	struct ibv_port_attr port_attr;       /* cached at open, port 1 */
+	union ibv_gid gid[8];
+	enum ibv_gid_type gid_type[8];
+	int gid_count;
+	bool async_fatal_reported;   /* DEVICE_FATAL delivered once */
+	bool emulate_mlx5;           /* APIR_DEVICE_PROFILE=mlx5 */
+};
+
+static inline struct apir_context *to_actx(struct ibv_context *ctx)
+{
+	return (struct apir_context *)((uint8_t *)ctx - __builtin_offsetof(struct verbs_context, context));
+}
+
+/* ---- control plane ---------------------------------------------------------- */
+
+int apir_conn_open(struct apir_conn *c, const char *socket_path);
+void apir_conn_close(struct apir_conn *c);
+
+/*
+ * One control call. Sets req->id and req->num_fds, sends req with fds,
+ * waits for the response with the same id. On return 0 *resp is the decoded
+ * response (free with apir__response__free_unpacked(*resp, NULL)) and
+ * out_fds[0..*num_out_fds) are owned by the caller. A response whose status
+ * is non-zero is returned as that positive errno after logging its error
+ * text at debug level (*resp is then freed and NULL). Transport failure:
+ * returns EIO and marks the connection dead. max_out_fds bounds what the
+ * caller accepts; extra fds fail the call with EPROTO.
+ */
+int apir_rpc(struct apir_context *actx, Apir__Request *req,
+	     const int *fds, unsigned int num_fds,
+	     Apir__Response **resp, int *out_fds, unsigned int *num_out_fds,
+	     unsigned int max_out_fds);
+
+/* Wake apird if it sleeps (after a producer index was published). */
+static inline void apir_doorbell(struct apir_context *actx)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&actx->page->engine_sleeping, memory_order_relaxed)) {
+		uint64_t one = 1;
+		ssize_t rc = write(actx->doorbell_fd, &one, sizeof(one));
+		(void)rc; /* a full eventfd counter already wakes apird */
+	}
+}
+
+/* True when apird is gone or going: data-path calls fail. */
+bool apir_device_dead(struct apir_context *actx);
+
+/* Map a shared area apird sent as a memfd (read-write), closing the fd. */
+void *apir_map_area(int fd, size_t len);
+
+/* ---- objects ------------------------------------------------------------------ */
+
+struct apir_pd {
+	struct ibv_pd ibpd;
+	uint32_t handle;
+};
+
+struct apir_mr {
+	struct ibv_mr ibmr;
+	uint32_t handle;
+};
+
+struct apir_comp_channel_priv {
+	uint32_t handle;
+};
+
+struct apir_cq {
+	struct ibv_cq_ex cq_ex;      /* struct ibv_cq is its first member */
+	uint32_t handle;
+	struct apir_cq_ctrl *ctrl;
+	struct apir_cqe *cqes;
+	uint32_t num_entries;
+	uint32_t cons;               /* our consumer index */
+	void *area;
+	size_t area_len;
+	pthread_spinlock_t lock;
+	struct apir_cqe *cur;        /* ibv_cq_ex poll cursor */
+	uint64_t wc_flags_ex;        /* requested IBV_WC_EX_WITH_* */
+	uint32_t empty_polls;        /* liveness check cadence */
+};
+
+struct apir_srq {
+	struct ibv_srq ibsrq;
+	uint32_t handle;
+	struct apir_srq_ctrl *ctrl;
+	struct apir_recv_wqe *wqes;
+	uint32_t num_entries;
+	uint32_t max_sge;
+	uint32_t prod;
+	void *area;
+	size_t area_len;
+	pthread_spinlock_t lock;
+};
+
+struct apir_qp {
+	union {                      /* ibv_qp_ex starts with its ibv_qp */
+		struct ibv_qp ibqp;
+		struct ibv_qp_ex qp_ex;
+	};
+	uint32_t handle;
+	struct apir_qp_ctrl *ctrl;
+	struct apir_send_wqe *sq;
+	struct apir_recv_wqe *rq;
+	uint32_t sq_entries;
+	uint32_t rq_entries;
+	uint32_t sq_prod;
+	uint32_t rq_prod;
+	struct ibv_qp_cap cap;
+	bool sq_sig_all;
+	void *area;
+	size_t area_len;
+	pthread_spinlock_t sq_lock;
+	pthread_spinlock_t rq_lock;
+	/* ibv_wr_* batch state (between wr_start and wr_complete) */
+	struct apir_send_wqe *wr_cur;
+	uint32_t wr_start_prod;
+	int wr_err;
+};
+
+struct apir_ah {
+	struct ibv_ah ibah;
+	uint32_t handle;
+};
+
+#endif /* APIR_VERBS_H */

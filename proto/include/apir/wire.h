@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * apir control-plane framing.
+ *
+ * A frame is a 4-byte little-endian payload length followed by the payload
+ * (a packed apir.Request or apir.Response). File descriptors ride along with
+ * the first byte of a frame as SCM_RIGHTS ancillary data.
+ */
+#ifndef APIR_WIRE_H
+#define APIR_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define APIR_PROTOCOL_VERSION 1u
+#define APIR_MAX_FRAME (64u * 1024u)   /* larger frames are a protocol error */
+#define APIR_MAX_FDS 4u                /* fds carried by one frame */
+#define APIR_DEFAULT_SOCKET "/run/apir/apird.sock"
+
+/* Feature bits negotiated in the handshake. */
+#define APIR_FEAT_SW_ENGINE   (1ull << 0)
+#define APIR_FEAT_MEMFD_MR    (1ull << 1)
+#define APIR_FEAT_UD          (1ull << 2)
+#define APIR_FEAT_SRQ         (1ull << 3)
+#define APIR_FEAT_ALL (APIR_FEAT_SW_ENGINE | APIR_FEAT_MEMFD_MR | APIR_FEAT_UD | APIR_FEAT_SRQ)
+
+struct apir_frame {
+	uint8_t *buf;            /* payload */
+	size_t len;
+	int fds[APIR_MAX_FDS];
+	unsigned int num_fds;
+};
+
+/* Send one frame (blocking, restarts on EINTR). Returns 0 or -errno. */
+int apir_frame_send(int sock, const void *payload, size_t len,
+		    const int *fds, unsigned int num_fds);
+
+/* Receive one frame (blocking). On success the caller owns f->buf (free())
+ * and every fd in f->fds. Returns 0, -ECONNRESET on orderly EOF, -EMSGSIZE
+ * for an oversized frame, -EPROTO for a truncated one, or another -errno.
+ * fds beyond APIR_MAX_FDS or arriving mid-frame are closed and reported as
+ * -EPROTO. */
+int apir_frame_recv(int sock, struct apir_frame *f);
+
+/* Close every fd in the frame and free its buffer. */
+void apir_frame_release(struct apir_frame *f);
+
+#endif /* APIR_WIRE_H */
