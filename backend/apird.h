@@ -174,7 +174,8 @@ uint32_t apird_table_next(const struct apird_table *t, uint32_t after);
  * Implemented by the control plane (qp_registry.c, mr_keys.c). */
 struct apird_qp *apird_qp_lookup(struct apird *d, uint32_t qp_num);
 struct apird_srq *apird_srq_lookup(struct apird *d, uint32_t srq_num);
-/* Looks up an lkey or rkey; the caller checks PD, access and bounds. */
+/* Returns the live MR whose lkey or rkey equals key (the caller checks
+ * which one matched, and PD, access and bounds), or NULL. */
 struct apird_mr *apird_mr_lookup(struct apird *d, uint32_t key);
 
 /* Queue an async event on the session's async pipe (never blocks; a full

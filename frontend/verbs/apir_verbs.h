@@ -96,6 +96,21 @@ bool apir_device_dead(struct apir_context *actx);
 /* Map a shared area apird sent as a memfd (read-write), closing the fd. */
 void *apir_map_area(int fd, size_t len);
 
+/* Per-context map from apird handles to frontend objects, so async events
+ * and completion-channel events (which name objects by handle) find the
+ * ibv_qp / ibv_cq / ibv_srq. Thread-safe. kind: enum apir_obj_kind. */
+int apir_obj_register(struct apir_context *actx, enum apir_obj_kind kind,
+		      uint32_t handle, void *obj);
+void apir_obj_unregister(struct apir_context *actx, enum apir_obj_kind kind,
+			 uint32_t handle);
+void *apir_obj_find(struct apir_context *actx, enum apir_obj_kind kind,
+		    uint32_t handle);
+
+/* Installs the queue ops (poll_cq, req_notify_cq, post_send, post_recv,
+ * post_srq_recv, create_qp_ex, create_cq_ex, create_srq_ex, get_srq_num,
+ * ...) into a new context. Implemented with the queue code (cq.c, qp.c). */
+void apir_queue_ops_init(struct verbs_context *vctx);
+
 /* ---- objects ------------------------------------------------------------------ */
 
 struct apir_pd {
