@@ -56,6 +56,10 @@ struct apir_sge {
 	uint32_t lkey;
 };
 
+/* send_flags bit saying the payload is inline_data[0..inline_len), not
+ * sge[]: the value of IBV_SEND_INLINE, which the frontend copies through. */
+#define APIR_WQE_INLINE 8u
+
 /* Send work request. opcode and send_flags use enum ibv_wr_opcode and
  * enum ibv_send_flags values. */
 struct apir_send_wqe {
