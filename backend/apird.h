@@ -177,6 +177,9 @@ struct apird_srq *apird_srq_lookup(struct apird *d, uint32_t srq_num);
 /* Returns the live MR whose lkey or rkey equals key (the caller checks
  * which one matched, and PD, access and bounds), or NULL. */
 struct apird_mr *apird_mr_lookup(struct apird *d, uint32_t key);
+/* A session's own address handle by handle (a UD send WQE names one), or
+ * NULL. Implemented by the control plane with the session's AH table. */
+struct apird_ah *apird_ah_lookup(struct apird_session *s, uint32_t handle);
 
 /* Queue an async event on the session's async pipe (never blocks; a full
  * pipe drops the event and logs once). kind: enum apir_obj_kind. */
