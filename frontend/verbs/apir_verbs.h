@@ -149,7 +149,9 @@ struct apir_srq {
 	struct apir_recv_wqe *wqes;
 	uint32_t num_entries;
 	uint32_t max_sge;
+	uint32_t srq_num;
 	uint32_t prod;
+	uint32_t cons_seen;          /* apird's cons, re-read only when the ring looks full */
 	void *area;
 	size_t area_len;
 	pthread_spinlock_t lock;
@@ -168,6 +170,8 @@ struct apir_qp {
 	uint32_t rq_entries;
 	uint32_t sq_prod;
 	uint32_t rq_prod;
+	uint32_t sq_cons_seen;       /* apird's cons, re-read only when a ring looks full */
+	uint32_t rq_cons_seen;
 	struct ibv_qp_cap cap;
 	bool sq_sig_all;
 	void *area;
