@@ -52,6 +52,7 @@ struct apir_context {
 	int gid_count;
 	bool async_fatal_reported;   /* DEVICE_FATAL delivered once */
 	bool emulate_mlx5;           /* APIR_DEVICE_PROFILE=mlx5 */
+	struct apir_obj_map *obj_map; /* handle -> object, see apir_obj_register() */
 };
 
 static inline struct apir_context *to_actx(struct ibv_context *ctx)
@@ -121,11 +122,23 @@ struct apir_pd {
 struct apir_mr {
 	struct ibv_mr ibmr;
 	uint32_t handle;
+	struct apir_shared_range *range;  /* the memfd-backed pages it lives in */
 };
 
 struct apir_comp_channel_priv {
 	uint32_t handle;
 };
+
+/* What ibv_create_comp_channel allocates: the channel, then its priv. */
+struct apir_comp_channel {
+	struct ibv_comp_channel ibch;
+	struct apir_comp_channel_priv priv;
+};
+
+static inline uint32_t apir_comp_channel_handle(struct ibv_comp_channel *ch)
+{
+	return ((struct apir_comp_channel *)ch)->priv.handle;
+}
 
 struct apir_cq {
 	struct ibv_cq_ex cq_ex;      /* struct ibv_cq is its first member */
@@ -140,6 +153,9 @@ struct apir_cq {
 	struct apir_cqe *cur;        /* ibv_cq_ex poll cursor */
 	uint64_t wc_flags_ex;        /* requested IBV_WC_EX_WITH_* */
 	uint32_t empty_polls;        /* liveness check cadence */
+	/* completion events ibv_get_cq_event delivered (under cq_ex.mutex);
+	 * cq_ex.comp_events_completed counts the acked ones */
+	uint32_t comp_events_reported;
 };
 
 struct apir_srq {
