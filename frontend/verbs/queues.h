@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interface between the queue files of the frontend (CQ, QP, SRQ
+ * and their data paths). Private to frontend/verbs.
+ */
+#ifndef APIR_QUEUES_H
+#define APIR_QUEUES_H
+
+#include <errno.h>
+#include <string.h>
+
+#include "apir_verbs.h"
+
+_Static_assert(APIR_WQE_INLINE == IBV_SEND_INLINE, "inline flag travels as IBV_SEND_INLINE");
+
+static inline struct apir_cq *to_acq(struct ibv_cq *cq)
+{
+	return (struct apir_cq *)cq;   /* ibv_cq is the head of ibv_cq_ex, the head of apir_cq */
+}
+
+static inline struct apir_cq *to_acq_ex(struct ibv_cq_ex *cq)
+{
+	return (struct apir_cq *)cq;
+}
+
+static inline struct apir_qp *to_aqp(struct ibv_qp *qp)
+{
+	return (struct apir_qp *)qp;
+}
+
+static inline struct apir_qp *to_aqp_ex(struct ibv_qp_ex *qp)
+{
+	return (struct apir_qp *)qp;
+}
+
+static inline struct apir_srq *to_asrq(struct ibv_srq *srq)
+{
+	return (struct apir_srq *)srq;
+}
+
+/* ---- control-call helpers (shared_area.c) ------------------------------ */
+
+/* Runs a create call whose reply carries exactly one memfd (the object's
+ * shared area). On 0, *resp holds a reply of body_case `want` and *fd the
+ * memfd; the caller frees *resp and owns *fd. */
+int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
+		    Apir__Response__BodyCase want, Apir__Response **resp, int *fd);
+
+/* Runs a call whose reply carries no fds and whose body must be `want`;
+ * pass APIR__RESPONSE__BODY__NOT_SET to accept any body (destroy calls).
+ * *resp may be NULL to drop the reply. */
+int apir_rpc_simple(struct apir_context *actx, Apir__Request *req,
+		    Apir__Response__BodyCase want, Apir__Response **resp);
+
+/* Maps the shared area of a new object after checking that apird's
+ * area_size is the one the ring layout gives (expect). Closes fd. */
+void *apir_map_checked(int fd, uint64_t area_size, size_t expect);
+
+/* A ring header apird wrote agrees with what its create reply said. */
+bool apir_ring_ctrl_ok(const struct apir_ring_ctrl *ring, uint32_t entries,
+		       uint32_t entry_size);
+
+/* Entry count apird chose for a ring: a power of two, no smaller than what
+ * was asked for; or none when none was asked for. */
+bool apir_ring_entries_ok(uint32_t entries, uint32_t asked);
+
+/* A destroy that apird refused, unless apird is gone (then the object is
+ * gone with it, and local teardown proceeds). */
+int apir_destroy_result(struct apir_context *actx, int rpc_rc);
+
+/* ---- CQ (cq.c, cq_ex.c, poll_cq.c) -------------------------------------- */
+
+struct apir_cq *apir_cq_create(struct ibv_context *ctx,
+			       const struct ibv_cq_init_attr_ex *attr);
+void apir_cq_ex_ops_init(struct apir_cq *cq);
+struct ibv_cq_ex *apir_create_cq_ex(struct ibv_context *ctx,
+				    struct ibv_cq_init_attr_ex *attr);
+int apir_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc);
+int apir_req_notify_cq(struct ibv_cq *ibcq, int solicited_only);
+int apir_modify_cq(struct ibv_cq *ibcq, struct ibv_modify_cq_attr *attr);
+
+/* CQEs published by apird and not yet consumed (acquire), or -EIO when the
+ * producer index is impossible. */
+int apir_cq_ready(struct apir_cq *cq);
+
+/* Called on an empty poll; every few thousand calls checks that apird is
+ * alive. Returns 0, or -EIO when apird is gone. */
+int apir_cq_idle(struct apir_cq *cq);
+
+/* ---- QP (qp.c, qp_attr.c, qp_ex.c, post_send.c, post_recv.c) ------------ */
+
+struct ibv_qp *apir_create_qp_ex(struct ibv_context *ctx,
+				 struct ibv_qp_init_attr_ex *attr);
+void apir_qp_ex_ops_init(struct apir_qp *qp);
+int apir_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
+		   struct ibv_send_wr **bad_wr);
+int apir_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
+		   struct ibv_recv_wr **bad_wr);
+
+/* ibv_ah_attr <-> apir.AhAttr. to_msg points m->dgid into ah. */
+void apir_ah_attr_to_msg(const struct ibv_ah_attr *ah, Apir__AhAttr *m);
+void apir_ah_attr_from_msg(const Apir__AhAttr *m, struct ibv_ah_attr *ah);
+
+/* Send ops (IBV_QP_EX_WITH_*) a QP type accepts. */
+uint64_t apir_qp_send_ops(enum ibv_qp_type type);
+
+/* The QP may post to its send queue in its current state. */
+static inline bool apir_sq_state_ok(const struct apir_qp *qp)
+{
+	switch (qp->ibqp.state) {
+	case IBV_QPS_RESET:
+	case IBV_QPS_INIT:
+	case IBV_QPS_RTR:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Checks opcode and QP state, then takes the next free SQ slot (sq_lock
+ * held) and fills the fields every WQE has. Advances qp->sq_prod locally;
+ * nothing is visible to apird until apir_sq_publish(). Returns NULL with
+ * *err set (EINVAL, ENOMEM). */
+struct apir_send_wqe *apir_sq_begin(struct apir_qp *qp, enum ibv_wr_opcode op,
+				    uint64_t wr_id, unsigned int send_flags,
+				    int *err);
+
+/* Switches wqe to inline data (empty so far); EINVAL for an opcode that
+ * carries no payload of its own (RDMA READ, atomics). */
+int apir_sq_inline_begin(struct apir_send_wqe *wqe);
+
+/* Appends len bytes at addr to wqe's inline data, within the QP's
+ * max_inline_data. The data is captured now: the caller may reuse it. */
+static inline int apir_sq_inline_add(const struct apir_qp *qp, struct apir_send_wqe *wqe,
+				     const void *addr, size_t len)
+{
+	if (len > qp->cap.max_inline_data - wqe->inline_len)
+		return EINVAL;
+	memcpy(wqe->inline_data + wqe->inline_len, addr, len);
+	wqe->inline_len += (uint32_t)len;
+	return 0;
+}
+
+/* Copies a scatter/gather list into wqe. */
+int apir_sq_set_sges(struct apir_qp *qp, struct apir_send_wqe *wqe,
+		     const struct ibv_sge *sges, size_t num_sge);
+
+/* UD destination of wqe. */
+int apir_sq_set_ud(struct apir_qp *qp, struct apir_send_wqe *wqe,
+		   struct ibv_ah *ah, uint32_t remote_qpn, uint32_t remote_qkey);
+
+/* Makes every WQE up to qp->sq_prod visible to apird and wakes it. */
+void apir_sq_publish(struct apir_qp *qp);
+
+/* Posts a chain of receive WRs into a receive ring (RQ or SRQ; the caller
+ * holds the ring's lock). Returns 0 or an errno with *bad_wr set; WRs
+ * before *bad_wr are posted. Publishes and rings the doorbell. */
+struct apir_recv_ring {
+	struct apir_ring_ctrl *ctrl;
+	struct apir_recv_wqe *wqes;
+	uint32_t entries;
+	uint32_t max_sge;
+	uint32_t *prod;
+	uint32_t *cons_seen;
+};
+int apir_recv_ring_post(struct apir_context *actx, const struct apir_recv_ring *ring,
+			struct ibv_recv_wr *wr, struct ibv_recv_wr **bad_wr);
+
+/* ---- SRQ (srq.c) ------------------------------------------------------- */
+
+struct ibv_srq *apir_create_srq_ex(struct ibv_context *ctx,
+				   struct ibv_srq_init_attr_ex *attr);
+int apir_get_srq_num(struct ibv_srq *srq, uint32_t *srq_num);
+int apir_post_srq_recv(struct ibv_srq *ibsrq, struct ibv_recv_wr *wr,
+		       struct ibv_recv_wr **bad_wr);
+
+#endif /* APIR_QUEUES_H */

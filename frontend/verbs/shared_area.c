@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers the CQ, QP and SRQ code share: control calls whose reply carries
+ * a ring's memfd, and the checks made before trusting a ring's layout.
+ */
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "queues.h"
+
+static int apir_reply_check(Apir__Response *resp, Apir__Response__BodyCase want)
+{
+	if (want != APIR__RESPONSE__BODY__NOT_SET && resp->body_case != want) {
+		apir_warn("apird replied with body %d, expected %d", (int)resp->body_case, (int)want);
+		return EPROTO;
+	}
+	return 0;
+}
+
+int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
+		    Apir__Response__BodyCase want, Apir__Response **resp, int *fd)
+{
+	int fds[1];
+	unsigned int nfds = 0;
+	int rc = apir_rpc(actx, req, NULL, 0, resp, fds, &nfds, 1);
+
+	if (rc)
+		return rc;
+	rc = apir_reply_check(*resp, want);
+	if (!rc && nfds != 1) {
+		apir_warn("apird sent %u fds with a create reply, expected 1", nfds);
+		rc = EPROTO;
+	}
+	if (rc) {
+		for (unsigned int i = 0; i < nfds; i++)
+			close(fds[i]);
+		apir__response__free_unpacked(*resp, NULL);
+		*resp = NULL;
+		return rc;
+	}
+	*fd = fds[0];
+	return 0;
+}
+
+int apir_rpc_simple(struct apir_context *actx, Apir__Request *req,
+		    Apir__Response__BodyCase want, Apir__Response **resp)
+{
+	Apir__Response *r = NULL;
+	unsigned int nfds = 0;
+	int rc = apir_rpc(actx, req, NULL, 0, &r, NULL, &nfds, 0);
+
+	if (rc)
+		return rc;
+	rc = apir_reply_check(r, want);
+	if (rc || !resp)
+		apir__response__free_unpacked(r, NULL);
+	else
+		*resp = r;
+	return rc;
+}
+
+void *apir_map_checked(int fd, uint64_t area_size, size_t expect)
+{
+	struct stat st;
+
+	/* A memfd shorter than the layout would turn ring accesses into SIGBUS. */
+	if (area_size != expect || fstat(fd, &st) || (uint64_t)st.st_size < expect) {
+		apir_warn("apird shared area is %llu bytes, the ring layout needs %zu",
+			  (unsigned long long)area_size, expect);
+		close(fd);
+		errno = EPROTO;
+		return NULL;
+	}
+	return apir_map_area(fd, expect);
+}
+
+bool apir_ring_ctrl_ok(const struct apir_ring_ctrl *ring, uint32_t entries,
+		       uint32_t entry_size)
+{
+	if (ring->num_entries == entries && (entries == 0 || ring->entry_size == entry_size))
+		return true;
+	apir_warn("ring header says %u entries of %u bytes, expected %u of %u",
+		  ring->num_entries, ring->entry_size, entries, entry_size);
+	return false;
+}
+
+bool apir_ring_entries_ok(uint32_t entries, uint32_t asked)
+{
+	if ((apir_is_pow2(entries) && entries >= asked) || (entries == 0 && asked == 0))
+		return true;
+	apir_warn("apird chose a ring of %u entries for %u requested", entries, asked);
+	return false;
+}
+
+int apir_destroy_result(struct apir_context *actx, int rpc_rc)
+{
+	if (rpc_rc && apir_device_dead(actx))
+		return 0;
+	return rpc_rc;
+}
