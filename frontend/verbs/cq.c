@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Completion queues: creation and destruction (a control call each), and
- * arming for completion events (a store to shared memory, no round trip).
+ * Completion queues, plain and extended: creation and destruction (a
+ * control call each), and arming for completion events (a store to shared
+ * memory, no round trip).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +10,9 @@
 #include <unistd.h>
 
 #include "queues.h"
+
+/* CQE fields an extended CQ can report. */
+#define APIR_CQ_EX_WC_FLAGS ((uint64_t)(IBV_WC_STANDARD_FLAGS | IBV_WC_EX_WITH_COMPLETION_TIMESTAMP))
 
 static int apir_cq_request(struct apir_context *actx, const struct ibv_cq_init_attr_ex *attr,
 			   Apir__Response **resp, int *fd)
@@ -143,6 +147,24 @@ fail_free:
 fail:
 	errno = rc;
 	return NULL;
+}
+
+struct ibv_cq_ex *apir_create_cq_ex(struct ibv_context *ctx, struct ibv_cq_init_attr_ex *attr)
+{
+	struct apir_cq *cq;
+
+	/* No parent domains, no overrun-ignoring CQs, no VLAN/flow-tag/TM/
+	 * wall-clock fields in CQEs. A single-threaded CQ is served by the
+	 * normal (uncontended, so cheap) locking. */
+	if ((attr->comp_mask & ~(uint32_t)IBV_CQ_INIT_ATTR_MASK_FLAGS) ||
+	    ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_FLAGS) &&
+	     (attr->flags & ~(uint32_t)IBV_CREATE_CQ_ATTR_SINGLE_THREADED)) ||
+	    (attr->wc_flags & ~APIR_CQ_EX_WC_FLAGS)) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	cq = apir_cq_create(ctx, attr);
+	return cq ? &cq->cq_ex : NULL;
 }
 
 APIR_EXPORT struct ibv_cq *ibv_create_cq(struct ibv_context *context, int cqe, void *cq_context,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Extended CQs (ibv_create_cq_ex): the start_poll / next_poll / end_poll
- * iterator and its read_* accessors over the same CQ ring as ibv_poll_cq.
+ * The ibv_cq_ex start_poll / next_poll / end_poll iterator and its read_*
+ * accessors, over the same CQ ring as ibv_poll_cq.
  * The CQ lock is held from a successful start_poll to end_poll; entries are
  * consumed as they are returned and the consumer index is published once,
  * at end_poll.
@@ -9,8 +9,6 @@
 #include <errno.h>
 
 #include "queues.h"
-
-#define APIR_CQ_EX_WC_FLAGS ((uint64_t)(IBV_WC_STANDARD_FLAGS | IBV_WC_EX_WITH_COMPLETION_TIMESTAMP))
 
 static inline void apir_cq_ex_take(struct apir_cq *cq)
 {
@@ -134,22 +132,4 @@ void apir_cq_ex_ops_init(struct apir_cq *cq)
 	ex->read_sl = apir_cq_ex_read_sl;
 	ex->read_dlid_path_bits = apir_cq_ex_read_dlid_path_bits;
 	ex->read_completion_ts = apir_cq_ex_read_completion_ts;
-}
-
-struct ibv_cq_ex *apir_create_cq_ex(struct ibv_context *ctx, struct ibv_cq_init_attr_ex *attr)
-{
-	struct apir_cq *cq;
-
-	/* No parent domains, no overrun-ignoring CQs, no VLAN/flow-tag/TM/
-	 * wall-clock fields in CQEs. A single-threaded CQ is served by the
-	 * normal (uncontended, so cheap) locking. */
-	if ((attr->comp_mask & ~(uint32_t)IBV_CQ_INIT_ATTR_MASK_FLAGS) ||
-	    ((attr->comp_mask & IBV_CQ_INIT_ATTR_MASK_FLAGS) &&
-	     (attr->flags & ~(uint32_t)IBV_CREATE_CQ_ATTR_SINGLE_THREADED)) ||
-	    (attr->wc_flags & ~APIR_CQ_EX_WC_FLAGS)) {
-		errno = EOPNOTSUPP;
-		return NULL;
-	}
-	cq = apir_cq_create(ctx, attr);
-	return cq ? &cq->cq_ex : NULL;
 }
