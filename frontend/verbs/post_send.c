@@ -113,17 +113,17 @@ struct apir_send_wqe *apir_sq_begin(struct apir_qp *qp, enum ibv_wr_opcode op,
 	return wqe;
 }
 
+/* Opcodes whose local buffers are sent out, so may be inline. */
+static inline bool apir_opcode_sends_data(uint32_t op)
+{
+	return op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
+	       op == IBV_WR_RDMA_WRITE || op == IBV_WR_RDMA_WRITE_WITH_IMM;
+}
+
 int apir_sq_inline_begin(struct apir_send_wqe *wqe)
 {
-	switch (wqe->opcode) {
-	case IBV_WR_SEND:
-	case IBV_WR_SEND_WITH_IMM:
-	case IBV_WR_RDMA_WRITE:
-	case IBV_WR_RDMA_WRITE_WITH_IMM:
-		break;
-	default:
+	if (!apir_opcode_sends_data(wqe->opcode))
 		return EINVAL;
-	}
 	wqe->send_flags |= APIR_WQE_INLINE;
 	wqe->num_sge = 0;
 	wqe->inline_len = 0;
@@ -166,7 +166,9 @@ static int apir_send_wr_payload(struct apir_qp *qp, struct apir_send_wqe *wqe,
 
 	if (wr->num_sge < 0)
 		return EINVAL;
-	if (!(wr->send_flags & IBV_SEND_INLINE))
+	/* Like mlx5, IBV_SEND_INLINE means nothing for READ and atomics, whose
+	 * local buffer is written, not sent. */
+	if (!(wr->send_flags & IBV_SEND_INLINE) || !apir_opcode_sends_data(wr->opcode))
 		return apir_sq_set_sges(qp, wqe, wr->sg_list, (size_t)wr->num_sge);
 	err = apir_sq_inline_begin(wqe);
 	for (int i = 0; !err && i < wr->num_sge; i++)

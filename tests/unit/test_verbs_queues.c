@@ -201,15 +201,12 @@ static void test_send_invalid(void)
 	struct ibv_send_wr too_many = { .sg_list = sges, .num_sge = 3, .opcode = IBV_WR_SEND };
 	struct ibv_send_wr too_big = { .sg_list = &in, .num_sge = 1, .opcode = IBV_WR_SEND,
 				       .send_flags = IBV_SEND_INLINE };
-	struct ibv_send_wr inline_read = { .sg_list = sges, .num_sge = 1, .opcode = IBV_WR_RDMA_READ,
-					   .send_flags = IBV_SEND_INLINE };
 	struct ibv_send_wr bad_op = { .sg_list = sges, .num_sge = 1, .opcode = IBV_WR_BIND_MW };
 	struct ibv_send_wr *bad = NULL;
 
 	setup(IBV_QPT_RC, IBV_QPS_RTS);
 	CU_ASSERT_EQUAL(apir_post_send(&qp.ibqp, &too_many, &bad), EINVAL);
 	CU_ASSERT_EQUAL(apir_post_send(&qp.ibqp, &too_big, &bad), EINVAL);
-	CU_ASSERT_EQUAL(apir_post_send(&qp.ibqp, &inline_read, &bad), EINVAL);
 	CU_ASSERT_EQUAL(apir_post_send(&qp.ibqp, &bad_op, &bad), EINVAL);
 	CU_ASSERT_EQUAL(sq_prod(), 0);
 	CU_ASSERT_EQUAL(qp.sq_prod, 0);
@@ -227,6 +224,21 @@ static void test_send_invalid(void)
 	bad_op.wr.ud.ah = NULL;
 	CU_ASSERT_EQUAL(apir_post_send(&qp.ibqp, &bad_op, &bad), EINVAL);
 	CU_ASSERT_EQUAL(sq_prod(), 0);
+	teardown();
+}
+
+static void test_send_inline_read(void)
+{
+	struct ibv_sge sge = { 0x1000, 8, 4 };
+	struct ibv_send_wr rd = { .wr_id = 4, .sg_list = &sge, .num_sge = 1,
+				  .opcode = IBV_WR_RDMA_READ, .send_flags = IBV_SEND_INLINE };
+	struct ibv_send_wr *bad = NULL;
+
+	setup(IBV_QPT_RC, IBV_QPS_RTS);
+	CU_ASSERT_EQUAL_FATAL(apir_post_send(&qp.ibqp, &rd, &bad), 0);
+	CU_ASSERT_EQUAL(qp.sq[0].send_flags & APIR_WQE_INLINE, 0);
+	CU_ASSERT_EQUAL(qp.sq[0].num_sge, 1);
+	CU_ASSERT_EQUAL(qp.sq[0].sge[0].lkey, 4);
 	teardown();
 }
 
@@ -461,6 +473,7 @@ static CU_TestInfo send_tests[] = {
 	{ "post in RESET/INIT/RTR is refused", test_send_state },
 	{ "a chain of SEND, inline WRITE_IMM, FETCH_ADD", test_send_chain },
 	{ "invalid work requests post nothing", test_send_invalid },
+	{ "IBV_SEND_INLINE is ignored on RDMA READ", test_send_inline_read },
 	{ "UD destination", test_send_ud },
 	{ "full ring: ENOMEM at the first WR that does not fit", test_send_full },
 	{ "doorbell only when apird sleeps", test_send_doorbell },
