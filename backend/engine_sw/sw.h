@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interface of the software RDMA engine. Everything here runs on
+ * apird's single thread; shared memory is only ever read through a private
+ * copy or an index validated against apird's own copy of the ring size.
+ */
+#ifndef SW_H
+#define SW_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "apird.h"
+
+#define SW_UD_MTU 4096u        /* a UD message must fit the path MTU */
+#define SW_SQ_BUDGET 64u       /* WQEs per QP per sweep, so one QP can't starve the rest */
+#define SW_RNR_INFINITE 7u     /* rnr_retry value meaning "retry forever" */
+
+/* A piece of a message as apird maps it. */
+struct sw_seg {
+	uint8_t *p;
+	uint32_t len;
+};
+
+/* A resolved scatter/gather list. One slot more than a WQE can name so a UD
+ * delivery can put the GRH in front of the sender's SGEs. */
+struct sw_sgl {
+	struct sw_seg seg[APIR_MAX_SGE + 1];
+	uint32_t num;
+	uint64_t len;
+};
+
+/* One send work request being executed, and its outcome. */
+struct sw_op {
+	struct apird *d;
+	struct apird_qp *qp;
+	struct apir_send_wqe *w;         /* apird's private copy */
+	struct sw_sgl local;             /* the requester's buffers */
+	enum ibv_wc_status status;       /* the requester's completion status */
+	bool rnr;                        /* the responder had no receive WQE */
+	const struct apird_qp *responder; /* whose min_rnr_timer applies */
+	uint32_t byte_len;
+};
+
+/* A receive queue as the responder sees it: a QP's own RQ or its SRQ. */
+struct sw_rq {
+	struct apir_ring_ctrl *ring;
+	struct apir_recv_wqe *wqes;
+	uint32_t entries;
+	uint32_t *cons;
+	uint32_t max_sge;
+	struct apird_session *session;
+	struct apird_pd *pd;
+	struct apird_srq *srq;           /* NULL for a QP's own RQ */
+};
+
+/* A receive WQE the responder is about to consume. */
+struct sw_recv {
+	struct apird_qp *qp;            /* the responder */
+	struct sw_rq q;
+	struct apir_recv_wqe wqe;       /* private copy */
+	struct sw_sgl sgl;
+};
+
+enum sw_peek {
+	SW_RECV_READY,
+	SW_RECV_EMPTY,
+	SW_RECV_BROKEN,                 /* bad ring index: the responder went to ERR */
+};
+
+static inline uint64_t sw_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Entries the producer published beyond cons, or -1 when the producer's
+ * index is impossible (more than the ring holds). */
+static inline int64_t sw_ring_pending(const struct apir_ring_ctrl *ring, uint32_t cons,
+				      uint32_t entries)
+{
+	uint32_t prod = atomic_load_explicit(&ring->prod.value, memory_order_acquire);
+	uint32_t n = prod - cons;
+
+	return n > entries ? -1 : (int64_t)n;
+}
+
+static inline void sw_ring_publish_cons(struct apir_ring_ctrl *ring, uint32_t cons)
+{
+	atomic_store_explicit(&ring->cons.value, cons, memory_order_release);
+}
+
+/* Whether the WQE's payload is inline_data. The flag only means something
+ * for opcodes that carry data out; mlx5 ignores it elsewhere, so do we. */
+static inline bool sw_wqe_inline(const struct apir_send_wqe *w)
+{
+	if (!(w->send_flags & APIR_WQE_INLINE))
+		return false;
+	return w->opcode == IBV_WR_SEND || w->opcode == IBV_WR_SEND_WITH_IMM ||
+	       w->opcode == IBV_WR_RDMA_WRITE || w->opcode == IBV_WR_RDMA_WRITE_WITH_IMM;
+}
+
+static inline struct apir_cqe sw_cqe(uint64_t wr_id, enum ibv_wc_status status,
+				     enum ibv_wc_opcode opcode, uint32_t qp_num)
+{
+	struct apir_cqe c = {
+		.wr_id = wr_id,
+		.status = status,
+		.opcode = opcode,
+		.qp_num = qp_num,
+	};
+	return c;
+}
+
+/* sw_engine.c */
+enum ibv_wc_opcode sw_wc_opcode(uint32_t wr_opcode);
+/* Copies send WQE number idx out of shared memory (only the bytes its
+ * opcode, flags and counts say are used, each count clamped to the WQE). */
+void sw_sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w);
+
+/* sw_state.c */
+bool sw_qp_receives(const struct apird_qp *qp);
+void sw_qp_set_state(struct apird *d, struct apird_qp *qp, enum ibv_qp_state state);
+/* ERR after an error that a completion reports (no async event). */
+void sw_qp_fail(struct apird *d, struct apird_qp *qp);
+/* A requester's WQE failed: RC goes to ERR, UC and UD to SQE. */
+void sw_requester_failed(struct apird *d, struct apird_qp *qp);
+/* A responder rejected a request: ERR and that async event. */
+void sw_responder_failed(struct apird *d, struct apird_qp *qp, enum ibv_event_type event);
+void sw_sq_drained(struct apird_qp *qp);
+
+/* sw_mem.c */
+enum ibv_wc_status sw_sgl_resolve(struct apird *d, const struct apird_session *s,
+				  const struct apird_pd *pd, const struct apir_sge *sge,
+				  uint32_t num, bool write, uint64_t max_len, struct sw_sgl *out);
+enum ibv_wc_status sw_remote_resolve(struct apird *d, const struct apird_qp *responder,
+				     uint32_t rkey, uint64_t addr, uint64_t len,
+				     unsigned int access, struct sw_sgl *out);
+void sw_sgl_single(struct sw_sgl *l, void *p, uint32_t len);
+void sw_copy(const struct sw_sgl *dst, const struct sw_sgl *src, uint64_t len);
+
+/* sw_send.c */
+void sw_execute(struct sw_op *op);
+struct apird_qp *sw_connected_peer(struct sw_op *op);
+void sw_responder_violation(struct sw_op *op, struct apird_qp *peer,
+			    enum ibv_wc_status status, enum ibv_event_type event);
+bool sw_take_receive(struct sw_op *op, struct apird_qp *peer, struct sw_recv *r);
+
+/* sw_recv.c */
+enum sw_peek sw_recv_peek(struct apird *d, struct apird_qp *responder, struct sw_recv *r);
+/* Validates the receive buffers, copies msg, completes with tmpl's opcode,
+ * flags, imm and src_qp. Returns the responder's status; on error the
+ * receive WQE already completed in error and the responder is in ERR. */
+enum ibv_wc_status sw_recv_deliver(struct apird *d, struct sw_recv *r, const struct sw_sgl *msg,
+				   const struct apir_cqe *tmpl, bool solicited);
+/* Consumes the WQE and completes it with c (wr_id and qp_num filled in). */
+void sw_recv_complete(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool solicited);
+
+/* sw_rdma.c, sw_atomic.c, sw_ud.c */
+void sw_send_message(struct sw_op *op);
+void sw_rdma_write(struct sw_op *op);
+void sw_rdma_read(struct sw_op *op);
+void sw_atomic(struct sw_op *op);
+void sw_ud_send(struct sw_op *op);
+
+/* sw_cq.c */
+/* Completes on cq for qp; a lost completion moves qp to ERR (fatal). */
+void sw_complete(struct apird *d, struct apird_qp *qp, struct apird_cq *cq,
+		 const struct apir_cqe *c, bool solicited);
+
+/* sw_flush.c */
+unsigned int sw_flush_sq(struct apird *d, struct apird_qp *qp);
+unsigned int sw_flush_rq(struct apird *d, struct apird_qp *qp);
+
+/* sw_rnr.c */
+uint64_t sw_rnr_timer_ns(uint8_t min_rnr_timer);
+/* The responder had no receive WQE. Returns true while the WQE should wait
+ * and be retried, false when the retries are exhausted. */
+bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, const struct apird_qp *responder);
+
+#endif /* SW_H */

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sweep: every QP on the active list gets its send queue executed (RTS,
+ * and SQD while an RNR-stalled WQE finishes) or flushed (SQE, ERR). Work is
+ * synchronous: a WQE is fully executed, its slot released and its
+ * completion written before the next one is looked at.
+ */
+#include <string.h>
+
+#include "apir/log.h"
+#include "sw.h"
+
+enum ibv_wc_opcode sw_wc_opcode(uint32_t wr_opcode)
+{
+	switch (wr_opcode) {
+	case IBV_WR_RDMA_WRITE:
+	case IBV_WR_RDMA_WRITE_WITH_IMM:
+		return IBV_WC_RDMA_WRITE;
+	case IBV_WR_RDMA_READ:
+		return IBV_WC_RDMA_READ;
+	case IBV_WR_ATOMIC_CMP_AND_SWP:
+		return IBV_WC_COMP_SWAP;
+	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+		return IBV_WC_FETCH_ADD;
+	default:
+		return IBV_WC_SEND;
+	}
+}
+
+void sw_sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w)
+{
+	const struct apir_send_wqe *src = &qp->sq[idx & (qp->sq_entries - 1)];
+
+	memcpy(w, src, offsetof(struct apir_send_wqe, sge));
+	if (sw_wqe_inline(w)) {
+		uint32_t n = w->inline_len < APIR_MAX_INLINE ? w->inline_len : APIR_MAX_INLINE;
+
+		memcpy(w->inline_data, src->inline_data, n);
+	} else {
+		uint32_t n = w->num_sge < APIR_MAX_SGE ? w->num_sge : APIR_MAX_SGE;
+
+		memcpy(w->sge, src->sge, n * sizeof(w->sge[0]));
+	}
+}
+
+static void sq_broken(struct apird *d, struct apird_qp *qp)
+{
+	if (!qp->sq_error_logged) {
+		qp->sq_error_logged = true;
+		apir_warn("qp %u: impossible send queue producer index", qp->qp_num);
+	}
+	sw_qp_to_error(d, qp);
+}
+
+/* Releases the WQE's slot before its completion is visible, so a frontend
+ * that polled the completion can always post again. */
+static void sq_retire(struct apird *d, struct apird_qp *qp, const struct sw_op *op)
+{
+	bool failed = op->status != IBV_WC_SUCCESS;
+
+	qp->sq_cons++;
+	sw_ring_publish_cons(&qp->ctrl->sq, qp->sq_cons);
+	if (failed) {
+		sw_requester_failed(d, qp);
+	} else {
+		qp->bytes_sent += op->byte_len;
+		qp->ops_sent++;
+	}
+	if (failed || qp->sq_sig_all || (op->w->send_flags & IBV_SEND_SIGNALED)) {
+		struct apir_cqe c = sw_cqe(op->w->wr_id, op->status, sw_wc_opcode(op->w->opcode),
+					   qp->qp_num);
+
+		c.byte_len = op->byte_len;
+		sw_complete(d, qp, qp->send_cq, &c, false);
+	}
+}
+
+/* Executes the head WQE. Returns false when it stays queued (RNR wait). */
+static bool sq_step(struct apird *d, struct apird_qp *qp)
+{
+	struct apir_send_wqe w;
+	struct sw_op op = { .d = d, .qp = qp, .w = &w };
+
+	sw_sq_copy(qp, qp->sq_cons, &w);
+	sw_execute(&op);
+	if (op.rnr) {
+		if (sw_rnr_stall(d, qp, op.responder))
+			return false;
+		op.status = IBV_WC_RNR_RETRY_EXC_ERR;
+	}
+	qp->rnr.waiting = false;
+	sq_retire(d, qp, &op);
+	return true;
+}
+
+static unsigned int sq_run(struct apird *d, struct apird_qp *qp)
+{
+	int64_t pending = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
+	unsigned int done = 0;
+
+	if (pending < 0) {
+		sq_broken(d, qp);
+		return 0;
+	}
+	if (qp->state == IBV_QPS_SQD && !qp->rnr.waiting)
+		return 0;
+	while (done < pending && done < SW_SQ_BUDGET) {
+		if (!sq_step(d, qp))
+			break;
+		done++;
+		if (qp->state == IBV_QPS_SQD)
+			sw_sq_drained(qp);
+		if (qp->state != IBV_QPS_RTS)
+			break;
+	}
+	return done;
+}
+
+static unsigned int qp_poll(struct apird *d, struct apird_qp *qp)
+{
+	switch (qp->state) {
+	case IBV_QPS_RTS:
+	case IBV_QPS_SQD:
+		return sq_run(d, qp);
+	case IBV_QPS_SQE:
+		return sw_flush_sq(d, qp);
+	case IBV_QPS_ERR:
+		return sw_flush_sq(d, qp) + sw_flush_rq(d, qp);
+	default:
+		return 0;
+	}
+}
+
+unsigned int sw_engine_poll(struct apird *d)
+{
+	unsigned int n = 0;
+
+	d->now_ns = sw_now_ns();
+	for (struct apird_qp *qp = d->active_qps; qp; qp = qp->next_active)
+		n += qp_poll(d, qp);
+	return n;
+}
+
+static bool ring_has_work(const struct apir_ring_ctrl *ring, uint32_t cons, uint32_t entries)
+{
+	return sw_ring_pending(ring, cons, entries) > 0;
+}
+
+/* An RNR-stalled QP has no work until its deadline (or a doorbell, which
+ * is what a newly posted receive rings). */
+static bool qp_has_work(const struct apird_qp *qp)
+{
+	bool sq = ring_has_work(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
+
+	switch (qp->state) {
+	case IBV_QPS_RTS:
+		return sq && !qp->rnr.waiting;
+	case IBV_QPS_SQE:
+		return sq;
+	case IBV_QPS_ERR:
+		return sq || (!qp->srq && qp->rq_entries &&
+			      ring_has_work(&qp->ctrl->rq, qp->rq_cons, qp->rq_entries));
+	default:
+		return false;
+	}
+}
+
+bool sw_engine_has_work(const struct apird *d)
+{
+	for (const struct apird_qp *qp = d->active_qps; qp; qp = qp->next_active)
+		if (qp_has_work(qp))
+			return true;
+	return false;
+}
+
+uint64_t sw_engine_next_deadline(const struct apird *d)
+{
+	uint64_t next = 0;
+
+	for (const struct apird_qp *qp = d->active_qps; qp; qp = qp->next_active)
+		if (qp->rnr.waiting && (!next || qp->rnr.retry_at_ns < next))
+			next = qp->rnr.retry_at_ns;
+	return next;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Flushing: in ERR every queued and later-posted WQE of the QP's SQ and RQ
+ * completes with IBV_WC_WR_FLUSH_ERR (in SQE, the SQ's only). WQEs of an
+ * SRQ belong to the SRQ and are never flushed by one of its QPs.
+ */
+#include <string.h>
+
+#include "apir/log.h"
+#include "sw.h"
+
+static void ring_broken_once(struct apird_qp *qp, const char *which)
+{
+	if (qp->sq_error_logged)
+		return;
+	qp->sq_error_logged = true;
+	apir_warn("qp %u: impossible %s producer index", qp->qp_num, which);
+}
+
+unsigned int sw_flush_sq(struct apird *d, struct apird_qp *qp)
+{
+	int64_t pending = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
+	unsigned int n = 0;
+
+	if (pending < 0) {
+		ring_broken_once(qp, "send queue");
+		return 0;
+	}
+	for (; n < pending; n++) {
+		const struct apir_send_wqe *src = &qp->sq[qp->sq_cons & (qp->sq_entries - 1)];
+		struct apir_cqe c = sw_cqe(src->wr_id, IBV_WC_WR_FLUSH_ERR,
+					   sw_wc_opcode(src->opcode), qp->qp_num);
+
+		qp->sq_cons++;
+		sw_ring_publish_cons(&qp->ctrl->sq, qp->sq_cons);
+		sw_complete(d, qp, qp->send_cq, &c, false);
+	}
+	return n;
+}
+
+unsigned int sw_flush_rq(struct apird *d, struct apird_qp *qp)
+{
+	int64_t pending;
+	unsigned int n = 0;
+
+	if (qp->srq || !qp->rq_entries)
+		return 0;
+	pending = sw_ring_pending(&qp->ctrl->rq, qp->rq_cons, qp->rq_entries);
+	if (pending < 0) {
+		ring_broken_once(qp, "receive queue");
+		return 0;
+	}
+	for (; n < pending; n++) {
+		const struct apir_recv_wqe *src = &qp->rq[qp->rq_cons & (qp->rq_entries - 1)];
+		struct apir_cqe c = sw_cqe(src->wr_id, IBV_WC_WR_FLUSH_ERR, IBV_WC_RECV, qp->qp_num);
+
+		qp->rq_cons++;
+		sw_ring_publish_cons(&qp->ctrl->rq, qp->rq_cons);
+		sw_complete(d, qp, qp->recv_cq, &c, false);
+	}
+	return n;
+}
