@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apir/wire.h"
+
+#define CONFIG_FILE_MAX (64u * 1024u)
+
+void apird_config_defaults(struct apird_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s", APIR_DEFAULT_SOCKET);
+	cfg->log_level = APIR_LOG_INFO;
+	cfg->gid_ipv4.s_addr = htonl(INADDR_LOOPBACK);
+	cfg->spin_us = APIRD_SPIN_US_DEFAULT;
+	snprintf(cfg->device_name, sizeof(cfg->device_name), "apir0");
+}
+
+static int set_socket(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	if (!*v || strlen(v) >= sizeof(cfg->socket_path)) {
+		snprintf(err, err_len, "socket: path must be 1..%zu bytes",
+			 sizeof(cfg->socket_path) - 1);
+		return -EINVAL;
+	}
+	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s", v);
+	return 0;
+}
+
+static int set_log_level(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	int level = apir_log_parse_level(v);
+
+	if (level < 0) {
+		snprintf(err, err_len, "log_level: '%s' is not error, warn, info or debug", v);
+		return -EINVAL;
+	}
+	cfg->log_level = (enum apir_log_level)level;
+	return 0;
+}
+
+static int set_gid_ipv4(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, v, &a) != 1) {
+		snprintf(err, err_len, "gid_ipv4: '%s' is not a dotted IPv4 address", v);
+		return -EINVAL;
+	}
+	cfg->gid_ipv4 = a;
+	return 0;
+}
+
+static int set_spin_us(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!isdigit((unsigned char)*v) || *end || errno || n > APIRD_SPIN_US_MAX) {
+		snprintf(err, err_len, "spin_us: '%s' is not an integer in 0..%u", v, APIRD_SPIN_US_MAX);
+		return -EINVAL;
+	}
+	cfg->spin_us = (uint32_t)n;
+	return 0;
+}
+
+/* Device names appear in paths and logs: keep them to a safe alphabet. */
+static int set_device_name(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= sizeof(cfg->device_name))
+		goto bad;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			goto bad;
+	memcpy(cfg->device_name, v, len + 1);
+	return 0;
+bad:
+	snprintf(err, err_len, "device_name: '%s' must be 1..%zu of [A-Za-z0-9_-]", v,
+		 sizeof(cfg->device_name) - 1);
+	return -EINVAL;
+}
+
+static const struct {
+	const char *key;
+	int (*set)(struct apird_config *cfg, const char *v, char *err, size_t err_len);
+} config_keys[] = {
+	{ "socket", set_socket },
+	{ "log_level", set_log_level },
+	{ "gid_ipv4", set_gid_ipv4 },
+	{ "spin_us", set_spin_us },
+	{ "device_name", set_device_name },
+};
+
+int apird_config_set(struct apird_config *cfg, const char *key, const char *value,
+		     char *err, size_t err_len)
+{
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++)
+		if (strcmp(key, config_keys[i].key) == 0)
+			return config_keys[i].set(cfg, value, err, err_len);
+	snprintf(err, err_len, "unknown setting '%s'", key);
+	return -EINVAL;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* Parses one line in place. Blank lines and comments are fine. */
+static int parse_line(struct apird_config *cfg, char *line, char *err, size_t err_len)
+{
+	char *hash = strchr(line, '#');
+	char *eq, *key;
+
+	if (hash)
+		*hash = '\0';
+	key = trim(line);
+	if (!*key)
+		return 0;
+	eq = strchr(key, '=');
+	if (!eq) {
+		snprintf(err, err_len, "expected 'key = value'");
+		return -EINVAL;
+	}
+	*eq = '\0';
+	return apird_config_set(cfg, trim(key), trim(eq + 1), err, err_len);
+}
+
+int apird_config_parse(struct apird_config *cfg, const char *text, char *err, size_t err_len)
+{
+	char *copy = strdup(text);
+	char *line, *save = NULL;
+	unsigned int lineno = 0;
+	int rc = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	/* strtok_r would merge empty lines and shift the line numbers. */
+	for (line = copy; line && !rc; line = save) {
+		char reason[160];
+
+		save = strchr(line, '\n');
+		if (save)
+			*save++ = '\0';
+		lineno++;
+		rc = parse_line(cfg, line, reason, sizeof(reason));
+		if (rc)
+			snprintf(err, err_len, "line %u: %s", lineno, reason);
+	}
+	free(copy);
+	return rc;
+}
+
+int apird_config_load(struct apird_config *cfg, const char *path, char *err, size_t err_len)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	size_t n;
+	int rc;
+
+	if (!f) {
+		rc = -errno;
+		snprintf(err, err_len, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	text = malloc(CONFIG_FILE_MAX + 1);
+	if (!text) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+	if (ferror(f) || n > CONFIG_FILE_MAX) {
+		snprintf(err, err_len, "%s: unreadable or larger than %u bytes", path, CONFIG_FILE_MAX);
+		rc = -EINVAL;
+	} else {
+		char reason[200];
+
+		text[n] = '\0';
+		rc = apird_config_parse(cfg, text, reason, sizeof(reason));
+		if (rc)
+			snprintf(err, err_len, "%s: %s", path, reason);
+	}
+	free(text);
+	fclose(f);
+	return rc;
+}

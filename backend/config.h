@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* apird settings: defaults, "key = value" config files, command line. */
+#ifndef APIRD_CONFIG_H
+#define APIRD_CONFIG_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apir/log.h"
+
+#define APIRD_SOCKET_PATH_MAX 108   /* sizeof(sockaddr_un.sun_path) */
+#define APIRD_DEVICE_NAME_MAX 64    /* IBV_SYSFS_NAME_MAX */
+#define APIRD_SPIN_US_DEFAULT 50u
+#define APIRD_SPIN_US_MAX 1000000u
+
+struct apird_config {
+	char socket_path[APIRD_SOCKET_PATH_MAX];
+	enum apir_log_level log_level;
+	struct in_addr gid_ipv4;     /* the port GID is ::ffff:<gid_ipv4> */
+	uint32_t spin_us;            /* busy-poll budget before sleeping */
+	char device_name[APIRD_DEVICE_NAME_MAX];
+};
+
+void apird_config_defaults(struct apird_config *cfg);
+/* Applies one setting. Returns 0, or -EINVAL with a reason in err. */
+int apird_config_set(struct apird_config *cfg, const char *key, const char *value,
+		     char *err, size_t err_len);
+/* Parses config file text: "key = value" lines, '#' comments, blank lines.
+ * Returns 0, or -EINVAL with "line N: reason" in err. */
+int apird_config_parse(struct apird_config *cfg, const char *text, char *err, size_t err_len);
+/* Reads and parses a config file. Returns 0 or -errno with a reason in err. */
+int apird_config_load(struct apird_config *cfg, const char *path, char *err, size_t err_len);
+
+#endif /* APIRD_CONFIG_H */

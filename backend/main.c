@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* apird: the apir backend daemon. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apir/log.h"
+#include "apir/wire.h"
+#include "config.h"
+#include "control.h"
+
+static const struct option long_options[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: apird [--socket PATH] [--config FILE] [--log-level LEVEL]\n"
+		"\n"
+		"  -s, --socket PATH      control socket (default %s)\n"
+		"  -c, --config FILE      settings file: 'key = value' lines with keys\n"
+		"                         socket, log_level, gid_ipv4, spin_us, device_name\n"
+		"  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
+		"  -h, --help             this text\n"
+		"  -V, --version          print the version\n"
+		"\n"
+		"Command-line options override the config file.\n",
+		APIR_DEFAULT_SOCKET);
+}
+
+/* The config file first, then the options, whatever their order. Returns
+ * -1 to go on, or the exit status (after --help, --version, an error). */
+static int parse_args(int argc, char **argv, struct apird_config *cfg)
+{
+	char err[256];
+	int opt;
+
+	apird_config_defaults(cfg);
+	while ((opt = getopt_long(argc, argv, "s:c:l:hV", long_options, NULL)) != -1) {
+		if (opt == 'c' && apird_config_load(cfg, optarg, err, sizeof(err))) {
+			fprintf(stderr, "apird: %s\n", err);
+			return 2;
+		}
+		if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (opt == 'V') {
+			printf("apird %s (protocol %u)\n", APIR_VERSION, APIR_PROTOCOL_VERSION);
+			return 0;
+		}
+		if (opt == '?') {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "apird: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "s:c:l:hV", long_options, NULL)) != -1) {
+		const char *key = opt == 's' ? "socket" : opt == 'l' ? "log_level" : NULL;
+
+		if (key && apird_config_set(cfg, key, optarg, err, sizeof(err))) {
+			fprintf(stderr, "apird: %s\n", err);
+			return 2;
+		}
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct apird_config cfg;
+	struct apird d = { 0 };
+	int rc = parse_args(argc, argv, &cfg);
+
+	if (rc >= 0)
+		return rc;
+	apir_log_init("apird", cfg.log_level);
+	rc = apird_daemon_init(&d, &cfg);
+	if (rc) {
+		apir_err("start-up: %s", strerror(-rc));
+		return 1;
+	}
+	rc = apird_server_listen(&d);
+	if (rc) {
+		apir_err("cannot listen on %s: %s", cfg.socket_path, strerror(-rc));
+		apird_daemon_fini(&d);
+		return 1;
+	}
+	rc = apird_server_run(&d);
+	if (rc)
+		apir_err("event loop: %s", strerror(-rc));
+	apird_daemon_fini(&d);
+	apir_info("stopped");
+	return rc ? 1 : 0;
+}
