@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control connection of a context: one unix socket to apird carrying
+ * framed apir.Request/apir.Response pairs (fds ride along), one call at a
+ * time. Any transport failure marks the connection dead for good: apird
+ * keeps no state for a session whose socket broke, so a retry could only
+ * act on objects that no longer exist.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "apir_verbs.h"
+
+int apir_conn_open(struct apir_conn *c, const char *socket_path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+	if (strlen(socket_path) >= sizeof(addr.sun_path))
+		return ENAMETOOLONG;
+	strcpy(addr.sun_path, socket_path);
+	c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->sock < 0)
+		return errno;
+	if (connect(c->sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int err = errno;
+
+		apir_dbg("connect %s: %s", socket_path, strerror(err));
+		close(c->sock);
+		c->sock = -1;
+		return err;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	c->next_id = 1;
+	atomic_store(&c->dead, false);
+	return 0;
+}
+
+void apir_conn_close(struct apir_conn *c)
+{
+	if (c->sock < 0)
+		return;
+	close(c->sock);
+	c->sock = -1;
+	pthread_mutex_destroy(&c->lock);
+}
+
+static int conn_fail(struct apir_conn *c, const char *what, int err)
+{
+	if (!atomic_exchange(&c->dead, true))
+		apir_warn("control connection to apird lost (%s: %s)", what, strerror(err));
+	return EIO;
+}
+
+static int conn_send(struct apir_conn *c, Apir__Request *req, const int *fds,
+		     unsigned int num_fds)
+{
+	size_t len = apir__request__get_packed_size(req);
+	uint8_t *buf;
+	int rc;
+
+	if (len > APIR_MAX_FRAME)
+		return EMSGSIZE;
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return ENOMEM;
+	apir__request__pack(req, buf);
+	rc = apir_frame_send(c->sock, buf, len, fds, num_fds);
+	free(buf);
+	return rc ? conn_fail(c, "send", -rc) : 0;
+}
+
+static void close_fds(const int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* Receives the response to request id; any other frame is a protocol
+ * violation (calls are serialised, so nothing else can be in flight). */
+static int conn_recv(struct apir_conn *c, uint64_t id, Apir__Response **resp,
+		     struct apir_frame *f)
+{
+	int rc = apir_frame_recv(c->sock, f);
+
+	if (rc)
+		return conn_fail(c, "receive", -rc);
+	*resp = apir__response__unpack(NULL, f->len, f->buf);
+	free(f->buf);
+	f->buf = NULL;
+	if (!*resp || (*resp)->id != id || (*resp)->num_fds != f->num_fds) {
+		close_fds(f->fds, f->num_fds);
+		if (*resp)
+			apir__response__free_unpacked(*resp, NULL);
+		*resp = NULL;
+		return conn_fail(c, "receive", EPROTO);
+	}
+	return 0;
+}
+
+/* Turns a decoded response into the call's result: a failure status
+ * becomes its errno, surplus fds fail the call. */
+static int conn_result(Apir__Response **resp, struct apir_frame *f, int *out_fds,
+		       unsigned int *num_out_fds, unsigned int max_out_fds)
+{
+	int status = (*resp)->status;
+
+	if (status == 0 && f->num_fds <= max_out_fds) {
+		if (f->num_fds)
+			memcpy(out_fds, f->fds, f->num_fds * sizeof(int));
+		if (num_out_fds)
+			*num_out_fds = f->num_fds;
+		return 0;
+	}
+	close_fds(f->fds, f->num_fds);
+	if (status == 0) {
+		apir_warn("apird sent %u fds, at most %u expected", f->num_fds, max_out_fds);
+		status = EPROTO;
+	} else {
+		apir_dbg("apird: %s (%s)", (*resp)->error, strerror(status > 0 ? status : EPROTO));
+		if (status < 0)
+			status = EPROTO;
+	}
+	apir__response__free_unpacked(*resp, NULL);
+	*resp = NULL;
+	return status;
+}
+
+int apir_rpc(struct apir_context *actx, Apir__Request *req,
+	     const int *fds, unsigned int num_fds,
+	     Apir__Response **resp, int *out_fds, unsigned int *num_out_fds,
+	     unsigned int max_out_fds)
+{
+	struct apir_conn *c = &actx->conn;
+	struct apir_frame f = { 0 };
+	int rc;
+
+	*resp = NULL;
+	if (num_out_fds)
+		*num_out_fds = 0;
+	if (num_fds > APIR_MAX_FDS)
+		return EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if (atomic_load(&c->dead)) {
+		pthread_mutex_unlock(&c->lock);
+		return EIO;
+	}
+	req->id = c->next_id++;
+	req->num_fds = num_fds;
+	rc = conn_send(c, req, fds, num_fds);
+	if (!rc)
+		rc = conn_recv(c, req->id, resp, &f);
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		return rc;
+	return conn_result(resp, &f, out_fds, num_out_fds, max_out_fds);
+}
+
+/* An idle control socket has nothing to read: readable means EOF or a
+ * hang-up (a response racing with this check is data, not EOF). */
+static bool conn_hung_up(struct apir_conn *c)
+{
+	struct pollfd p = { .fd = c->sock, .events = POLLIN };
+	char byte;
+
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
+		return true;
+	return recv(c->sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+bool apir_device_dead(struct apir_context *actx)
+{
+	struct apir_conn *c = &actx->conn;
+
+	if (atomic_load_explicit(&c->dead, memory_order_relaxed))
+		return true;
+	if (actx->page && atomic_load_explicit(&actx->page->device_fatal, memory_order_acquire)) {
+		conn_fail(c, "apird", ESHUTDOWN);
+		return true;
+	}
+	if (conn_hung_up(c)) {
+		conn_fail(c, "apird", ECONNRESET);
+		return true;
+	}
+	return false;
+}
+
+void *apir_map_area(int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int err = errno;
+
+	close(fd);
+	if (p == MAP_FAILED) {
+		errno = err;
+		return NULL;
+	}
+	return p;
+}
