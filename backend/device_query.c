@@ -19,13 +19,11 @@
 #define APIRD_VENDOR_PART_ID 1u
 /* CQEs carry CLOCK_MONOTONIC nanoseconds: a 1 GHz clock, in kHz. */
 #define APIRD_CLOCK_KHZ 1000000u
-/* "\x02api" then the IPv4 address: unique per apird on a fabric. Returned
- * in network byte order, as ibv_device_attr.node_guid is. */
+/* "\x02api" then the IPv4 address: unique per apird on a fabric. In host
+ * order on the wire; the frontend stores it big-endian in ibv_device_attr. */
 static uint64_t node_guid(const struct apird *d)
 {
-	uint32_t ip = be32toh(d->ctl->cfg.gid_ipv4.s_addr);
-
-	return htobe64(0x02617069ull << 32 | ip);
+	return 0x02617069ull << 32 | be32toh(d->ctl->cfg.gid_ipv4.s_addr);
 }
 
 static void fill_limits(Apir__DeviceAttr *a)
