@@ -203,21 +203,29 @@ struct apird {
 
 /* ---- sw engine (engine_sw/) --------------------------------------------------- */
 
-/* One sweep over every active QP: executes posted work requests. Returns
- * the number of work requests completed or failed (0: nothing to do). */
+/* One sweep over every active QP: executes posted work requests (sets
+ * d->now_ns first). Returns the number of work requests completed or
+ * failed (0: nothing to do). */
 unsigned int sw_engine_poll(struct apird *d);
-/* Earliest RNR retry deadline in CLOCK_MONOTONIC ns, or 0 if none. */
+/* Earliest RNR retry deadline in CLOCK_MONOTONIC ns, or 0 if none. It may
+ * already have passed: then sweep without sleeping. */
 uint64_t sw_engine_next_deadline(const struct apird *d);
 /* Whether any ring has work (checked after the sleeping flag is set). */
 bool sw_engine_has_work(const struct apird *d);
 
 /* Called by modify_qp after a validated transition (qp->state already
  * updated, ctrl->state published): adds or removes the QP from the sweep
- * list; entering ERR flushes every outstanding WQE with WR_FLUSH_ERR. */
+ * list; entering ERR flushes every outstanding WQE with WR_FLUSH_ERR (in
+ * the following sweeps; has_work reports them) and raises
+ * IBV_EVENT_QP_LAST_WQE_REACHED for a QP of an SRQ; entering RESET discards
+ * every queued WQE: apird's consumer indices catch up with the producers,
+ * which the frontend keeps running (never resets); entering SQD raises
+ * IBV_EVENT_SQ_DRAINED (if en_sqd_async_notify) once nothing is in flight. */
 void sw_qp_state_changed(struct apird *d, struct apird_qp *qp, enum ibv_qp_state old_state);
 /* Called before a QP is destroyed: removes it from every engine list. */
 void sw_qp_detach(struct apird *d, struct apird_qp *qp);
-/* Moves a QP to ERR on the engine's own initiative (fatal error). */
+/* Moves a QP to ERR on the engine's own initiative (fatal error: raises
+ * IBV_EVENT_QP_FATAL; nothing if the QP already is in ERR). */
 void sw_qp_to_error(struct apird *d, struct apird_qp *qp);
 /* Writes one completion: handles overflow (async event IBV_EVENT_CQ_ERR) and
  * arming (completion channel event). solicited: the WR carried
