@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "apird.h"
@@ -76,6 +77,16 @@ static inline uint64_t sw_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Copies from shared memory into apird's private copy. The compiler
+ * barrier keeps the compiler from reading the shared source again where the
+ * code reads the copy: a frontend may change it at any moment, and such a
+ * double fetch could defeat the validation done on the copy. */
+static inline void sw_copy_in(void *dst, const void *src, size_t len)
+{
+	memcpy(dst, src, len);
+	atomic_signal_fence(memory_order_seq_cst);
 }
 
 /* Entries the producer published beyond cons, or -1 when the producer's

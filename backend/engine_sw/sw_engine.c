@@ -5,8 +5,6 @@
  * synchronous: a WQE is fully executed, its slot released and its
  * completion written before the next one is looked at.
  */
-#include <string.h>
-
 #include "apir/log.h"
 #include "sw.h"
 
@@ -31,15 +29,15 @@ void sw_sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w
 {
 	const struct apir_send_wqe *src = &qp->sq[idx & (qp->sq_entries - 1)];
 
-	memcpy(w, src, offsetof(struct apir_send_wqe, sge));
+	sw_copy_in(w, src, offsetof(struct apir_send_wqe, sge));
 	if (sw_wqe_inline(w)) {
 		uint32_t n = w->inline_len < APIR_MAX_INLINE ? w->inline_len : APIR_MAX_INLINE;
 
-		memcpy(w->inline_data, src->inline_data, n);
+		sw_copy_in(w->inline_data, src->inline_data, n);
 	} else {
 		uint32_t n = w->num_sge < APIR_MAX_SGE ? w->num_sge : APIR_MAX_SGE;
 
-		memcpy(w->sge, src->sge, n * sizeof(w->sge[0]));
+		sw_copy_in(w->sge, src->sge, n * sizeof(w->sge[0]));
 	}
 }
 

@@ -4,8 +4,6 @@
  * completes with IBV_WC_WR_FLUSH_ERR (in SQE, the SQ's only). WQEs of an
  * SRQ belong to the SRQ and are never flushed by one of its QPs.
  */
-#include <string.h>
-
 #include "apir/log.h"
 #include "sw.h"
 
@@ -27,9 +25,12 @@ unsigned int sw_flush_sq(struct apird *d, struct apird_qp *qp)
 		return 0;
 	}
 	for (; n < pending; n++) {
-		const struct apir_send_wqe *src = &qp->sq[qp->sq_cons & (qp->sq_entries - 1)];
-		struct apir_cqe c = sw_cqe(src->wr_id, IBV_WC_WR_FLUSH_ERR,
-					   sw_wc_opcode(src->opcode), qp->qp_num);
+		struct apir_send_wqe w;
+		struct apir_cqe c;
+
+		sw_copy_in(&w, &qp->sq[qp->sq_cons & (qp->sq_entries - 1)],
+			   offsetof(struct apir_send_wqe, sge));
+		c = sw_cqe(w.wr_id, IBV_WC_WR_FLUSH_ERR, sw_wc_opcode(w.opcode), qp->qp_num);
 
 		qp->sq_cons++;
 		sw_ring_publish_cons(&qp->ctrl->sq, qp->sq_cons);
@@ -51,8 +52,11 @@ unsigned int sw_flush_rq(struct apird *d, struct apird_qp *qp)
 		return 0;
 	}
 	for (; n < pending; n++) {
-		const struct apir_recv_wqe *src = &qp->rq[qp->rq_cons & (qp->rq_entries - 1)];
-		struct apir_cqe c = sw_cqe(src->wr_id, IBV_WC_WR_FLUSH_ERR, IBV_WC_RECV, qp->qp_num);
+		uint64_t wr_id;
+		struct apir_cqe c;
+
+		sw_copy_in(&wr_id, &qp->rq[qp->rq_cons & (qp->rq_entries - 1)].wr_id, sizeof(wr_id));
+		c = sw_cqe(wr_id, IBV_WC_WR_FLUSH_ERR, IBV_WC_RECV, qp->qp_num);
 
 		qp->rq_cons++;
 		sw_ring_publish_cons(&qp->ctrl->rq, qp->rq_cons);

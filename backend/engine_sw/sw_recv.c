@@ -4,8 +4,6 @@
  * message into them, completing them. A WQE is copied out of shared memory
  * first and consumed only once the engine decided what happens to it.
  */
-#include <string.h>
-
 #include "apir/log.h"
 #include "sw.h"
 
@@ -32,9 +30,9 @@ static void copy_recv_wqe(const struct apir_recv_wqe *src, struct apir_recv_wqe 
 {
 	uint32_t n;
 
-	memcpy(w, src, offsetof(struct apir_recv_wqe, sge));
+	sw_copy_in(w, src, offsetof(struct apir_recv_wqe, sge));
 	n = w->num_sge < APIR_MAX_SGE ? w->num_sge : APIR_MAX_SGE;
-	memcpy(w->sge, src->sge, n * sizeof(w->sge[0]));
+	sw_copy_in(w->sge, src->sge, n * sizeof(w->sge[0]));
 }
 
 enum sw_peek sw_recv_peek(struct apird *d, struct apird_qp *responder, struct sw_recv *r)
