@@ -63,11 +63,4 @@ int apir_shared_range_acquire(void *addr, size_t len, int *fd, uint64_t *fd_offs
 			      struct apir_shared_range **range);
 void apir_shared_range_release(struct apir_shared_range *range);
 
-/* ---- sysfs.c -------------------------------------------------------------- */
-
-/* Fills buf with the content of a file of the virtual ibdev_path directory
- * (a trailing newline included, like sysfs). Returns the length, or -1 with
- * errno (ENOENT for a file apir does not provide). */
-int apir_sysfs_virtual_file(const char *file, char *buf, size_t size);
-
 #endif /* APIR_CORE_H */

@@ -48,7 +48,9 @@ static void format_guid(char *out, size_t size, __be64 be)
 		 (unsigned int)g & 0xffff);
 }
 
-int apir_sysfs_virtual_file(const char *file, char *buf, size_t size)
+/* Content of a file of the virtual ibdev_path, with sysfs's trailing
+ * newline. Returns its length, or -1 with errno (ENOENT: not provided). */
+static int virtual_file(const char *file, char *buf, size_t size)
 {
 	struct ibv_device_attr attr;
 	char text[128];
@@ -119,7 +121,7 @@ static int read_real_file(const char *dir, const char *file, char *buf, size_t s
  * Returns its length, or -1 (also when it does not fit with its NUL). */
 APIR_EXPORT int ibv_read_sysfs_file(const char *dir, const char *file, char *buf, size_t size)
 {
-	int len = is_virtual_dir(dir) ? apir_sysfs_virtual_file(file, buf, size) :
+	int len = is_virtual_dir(dir) ? virtual_file(file, buf, size) :
 					read_real_file(dir, file, buf, size);
 
 	if (len <= 0)
