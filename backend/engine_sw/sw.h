@@ -162,6 +162,8 @@ void sw_responder_violation(struct sw_op *op, struct apird_qp *peer,
 bool sw_take_receive(struct sw_op *op, struct apird_qp *peer, struct sw_recv *r);
 
 /* sw_recv.c */
+/* Whether the QP's RQ (or SRQ) holds a receive WQE (a bad index: no). */
+bool sw_recv_posted(const struct apird_qp *qp);
 enum sw_peek sw_recv_peek(struct apird *d, struct apird_qp *responder, struct sw_recv *r);
 /* Validates the receive buffers, copies msg, completes with tmpl's opcode,
  * flags, imm and src_qp. Returns the responder's status; on error the

@@ -144,15 +144,27 @@ static bool ring_has_work(const struct apir_ring_ctrl *ring, uint32_t cons, uint
 	return sw_ring_pending(ring, cons, entries) > 0;
 }
 
-/* An RNR-stalled QP has no work until its deadline (or a doorbell, which
- * is what a newly posted receive rings). */
-static bool qp_has_work(const struct apird_qp *qp)
+/* An RNR-stalled QP has work once its responder has a receive posted: the
+ * receiver may have posted it after apird's last sweep but before apird set
+ * its sleeping flag, so without ringing. Otherwise its deadline wakes apird. */
+static bool rnr_unblocked(const struct apird *d, const struct apird_qp *qp)
+{
+	/* The lookup only reads; its prototype just isn't const. */
+	const struct apird_qp *peer = apird_qp_lookup((struct apird *)d, qp->attr.dest_qp_num);
+
+	return peer && sw_recv_posted(peer);
+}
+
+static bool qp_has_work(const struct apird *d, const struct apird_qp *qp)
 {
 	bool sq = ring_has_work(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
 
 	switch (qp->state) {
 	case IBV_QPS_RTS:
-		return sq && !qp->rnr.waiting;
+	case IBV_QPS_SQD:
+		if (qp->rnr.waiting)
+			return rnr_unblocked(d, qp);
+		return sq && qp->state == IBV_QPS_RTS;
 	case IBV_QPS_SQE:
 		return sq;
 	case IBV_QPS_ERR:
@@ -166,7 +178,7 @@ static bool qp_has_work(const struct apird_qp *qp)
 bool sw_engine_has_work(const struct apird *d)
 {
 	for (const struct apird_qp *qp = d->active_qps; qp; qp = qp->next_active)
-		if (qp_has_work(qp))
+		if (qp_has_work(d, qp))
 			return true;
 	return false;
 }

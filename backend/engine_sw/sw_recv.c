@@ -56,6 +56,15 @@ enum sw_peek sw_recv_peek(struct apird *d, struct apird_qp *responder, struct sw
 	return SW_RECV_READY;
 }
 
+bool sw_recv_posted(const struct apird_qp *qp)
+{
+	const struct apird_srq *srq = qp->srq;
+
+	if (srq)
+		return sw_ring_pending(&srq->ctrl->ring, srq->cons, srq->num_entries) > 0;
+	return qp->rq_entries && sw_ring_pending(&qp->ctrl->rq, qp->rq_cons, qp->rq_entries) > 0;
+}
+
 /* IBV_EVENT_SRQ_LIMIT_REACHED fires once when the SRQ drops below its
  * armed limit; the frontend re-arms through modify_srq. */
 static void srq_check_limit(struct apird_srq *srq)

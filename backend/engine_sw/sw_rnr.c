@@ -6,6 +6,7 @@
  * the WQE earlier (a receive may have been posted meanwhile), which costs
  * no retry when it fails again.
  */
+#include "apir/log.h"
 #include "sw.h"
 
 /* The IBA encoding of the RNR NAK timer field, in units of 10 us. */
@@ -30,6 +31,8 @@ bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, const struct apird_qp *r
 		if (!r->retries_left)
 			return false;
 		r->waiting = true;
+		apir_dbg("qp %u: receiver not ready (qp %u), retrying after %u x 10 us",
+			 qp->qp_num, responder->qp_num, rnr_timer_10us[responder->attr.min_rnr_timer & 31]);
 	} else if (r->retries_left != SW_RNR_INFINITE && --r->retries_left == 0) {
 		r->waiting = false;
 		return false;

@@ -352,8 +352,11 @@ static void test_rnr_early_retry_and_order(void)
 	CU_ASSERT(fx_all_bytes(p.mb->base, 65536, 0xbb));  /* the write waits */
 	CU_ASSERT(fx_cq_empty(p.cqa));
 
+	CU_ASSERT_FALSE(sw_engine_has_work(&fx.d));
 	r = fx_recv_wqe(9, p.mb, 1024, 64);
 	fx_post_recv(p.b, &r);
+	/* A receive posted without a doorbell still keeps apird awake. */
+	CU_ASSERT(sw_engine_has_work(&fx.d));
 	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 2);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).wr_id, 1);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).wr_id, 2);
