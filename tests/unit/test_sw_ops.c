@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* sw engine: every RC/UC opcode moves exactly the right bytes and completes
  * with the right fields. */
+#include <pthread.h>
+
 #include "test_sw_fixture.h"
 
 static void test_send_scatter_gather(void)
@@ -432,6 +434,66 @@ static void test_uc(void)
 	fx_teardown();
 }
 
+/* ib_write_lat's way of waiting: spin on the last byte of the buffer, then
+ * read the rest. Whenever the last byte shows round k, every byte must. */
+#define VIS_LEN 65536u
+#define VIS_ROUNDS 200
+
+struct vis_reader {
+	const volatile uint8_t *buf;
+	_Atomic int acked;               /* last round the reader checked */
+	int torn;                        /* rounds where a byte was older */
+};
+
+static void *vis_read(void *arg)
+{
+	struct vis_reader *v = arg;
+
+	for (int k = 1; k <= VIS_ROUNDS; k++) {
+		while (v->buf[VIS_LEN - 1] != (uint8_t)k)
+			;
+		atomic_thread_fence(memory_order_acquire);
+		for (uint32_t i = 0; i < VIS_LEN - 1; i++) {
+			if (v->buf[i] != (uint8_t)k) {
+				v->torn++;
+				break;
+			}
+		}
+		atomic_store(&v->acked, k);
+	}
+	return NULL;
+}
+
+static void test_write_visibility_order(void)
+{
+	struct fx_pair p;
+	struct vis_reader v = { 0 };
+	pthread_t t;
+
+	fx_setup();
+	p = fx_pair(IBV_QPT_RC);
+	memset(p.mb->base, 0, VIS_LEN);
+	v.buf = p.mb->base;
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, vis_read, &v) == 0);
+	for (int k = 1; k <= VIS_ROUNDS; k++) {
+		struct apir_send_wqe w = fx_wqe(k, IBV_WR_RDMA_WRITE);
+
+		/* Two SGEs so that the copy crosses segments. */
+		memset(p.ma->base, k, VIS_LEN);
+		fx_wqe_sge(&w, p.ma, 0, 1000);
+		fx_wqe_sge(&w, p.ma, 1000, VIS_LEN - 1000);
+		fx_wqe_remote(&w, p.mb, 0);
+		w.send_flags = 0;
+		fx_post_send(p.a, &w);
+		sw_engine_poll(&fx.d);
+		while (atomic_load(&v.acked) != k)
+			;
+	}
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(v.torn, 0);
+	fx_teardown();
+}
+
 static CU_TestInfo ops_tests[] = {
 	{ "send scatter/gather", test_send_scatter_gather },
 	{ "send with imm, inline", test_send_with_imm_and_inline },
@@ -445,6 +507,7 @@ static CU_TestInfo ops_tests[] = {
 	{ "loopback overlap", test_loopback_overlap },
 	{ "srq", test_srq },
 	{ "uc", test_uc },
+	{ "write visibility order", test_write_visibility_order },
 	CU_TEST_INFO_NULL,
 };
 
