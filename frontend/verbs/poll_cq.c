@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ibv_poll_cq: reads completions straight from the CQ ring apird fills.
- * Never a control call and never a syscall on the hot path; applications
- * spin on it millions of times a second.
+ * Never a control call; no syscall while completions flow, only an
+ * occasional one on a CQ that keeps coming up empty. Applications spin on
+ * it millions of times a second.
  */
 #include <errno.h>
+#include <sched.h>
 
 #include "queues.h"
 
 /* Empty polls between two checks that apird is still there. */
 #define APIR_CQ_LIVENESS_POLLS 4096u
+/* Empty polls between two sched_yield()s. apird is a process too: when
+ * applications that spin on empty CQs fill every core, a runnable apird
+ * would wait a whole scheduler slice (milliseconds) for a core, and every
+ * message with it. Yielding now and then hands it the core; with a core
+ * to spare it is a cheap no-op. */
+#define APIR_CQ_YIELD_POLLS 64u
 
-_Static_assert((APIR_CQ_LIVENESS_POLLS & (APIR_CQ_LIVENESS_POLLS - 1)) == 0,
-	       "liveness cadence is a mask");
+_Static_assert((APIR_CQ_LIVENESS_POLLS & (APIR_CQ_LIVENESS_POLLS - 1)) == 0 &&
+	       (APIR_CQ_YIELD_POLLS & (APIR_CQ_YIELD_POLLS - 1)) == 0, "cadences are masks");
 
 int apir_cq_ready(struct apir_cq *cq)
 {
@@ -30,7 +38,9 @@ int apir_cq_ready(struct apir_cq *cq)
 
 int apir_cq_idle(struct apir_cq *cq)
 {
-	if (++cq->empty_polls & (APIR_CQ_LIVENESS_POLLS - 1))
+	if ((++cq->empty_polls & (APIR_CQ_YIELD_POLLS - 1)) == 0)
+		sched_yield();
+	if (cq->empty_polls & (APIR_CQ_LIVENESS_POLLS - 1))
 		return 0;
 	return apir_device_dead(to_actx(cq->cq_ex.context)) ? -EIO : 0;
 }
