@@ -129,11 +129,11 @@ static inline struct apir_cqe sw_cqe(uint64_t wr_id, enum ibv_wc_status status,
 
 /* sw_engine.c */
 enum ibv_wc_opcode sw_wc_opcode(uint32_t wr_opcode);
-/* Copies send WQE number idx out of shared memory (only the bytes its
- * opcode, flags and counts say are used, each count clamped to the WQE). */
-void sw_sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w);
 
 /* sw_state.c */
+/* Logs, once per QP life, that the frontend published an impossible
+ * producer index on one of the QP's rings (which: "send queue", ...). */
+void sw_ring_broken(struct apird_qp *qp, const char *which);
 bool sw_qp_receives(const struct apird_qp *qp);
 void sw_qp_set_state(struct apird *d, struct apird_qp *qp, enum ibv_qp_state state);
 /* ERR after an error that a completion reports (no async event). */

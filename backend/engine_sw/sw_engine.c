@@ -5,7 +5,6 @@
  * synchronous: a WQE is fully executed, its slot released and its
  * completion written before the next one is looked at.
  */
-#include "apir/log.h"
 #include "sw.h"
 
 enum ibv_wc_opcode sw_wc_opcode(uint32_t wr_opcode)
@@ -25,7 +24,9 @@ enum ibv_wc_opcode sw_wc_opcode(uint32_t wr_opcode)
 	}
 }
 
-void sw_sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w)
+/* Copies send WQE number idx out of shared memory: only the bytes its
+ * opcode, flags and counts say are used, each count clamped to the WQE. */
+static void sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w)
 {
 	const struct apir_send_wqe *src = &qp->sq[idx & (qp->sq_entries - 1)];
 
@@ -39,15 +40,6 @@ void sw_sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w
 
 		sw_copy_in(w->sge, src->sge, n * sizeof(w->sge[0]));
 	}
-}
-
-static void sq_broken(struct apird *d, struct apird_qp *qp)
-{
-	if (!qp->sq_error_logged) {
-		qp->sq_error_logged = true;
-		apir_warn("qp %u: impossible send queue producer index", qp->qp_num);
-	}
-	sw_qp_to_error(d, qp);
 }
 
 /* Releases the WQE's slot before its completion is visible, so a frontend
@@ -79,7 +71,7 @@ static bool sq_step(struct apird *d, struct apird_qp *qp)
 	struct apir_send_wqe w;
 	struct sw_op op = { .d = d, .qp = qp, .w = &w };
 
-	sw_sq_copy(qp, qp->sq_cons, &w);
+	sq_copy(qp, qp->sq_cons, &w);
 	sw_execute(&op);
 	if (op.rnr) {
 		if (sw_rnr_stall(d, qp, op.responder))
@@ -97,7 +89,8 @@ static unsigned int sq_run(struct apird *d, struct apird_qp *qp)
 	unsigned int done = 0;
 
 	if (pending < 0) {
-		sq_broken(d, qp);
+		sw_ring_broken(qp, "send queue");
+		sw_qp_to_error(d, qp);
 		return 0;
 	}
 	if (qp->state == IBV_QPS_SQD && !qp->rnr.waiting)
@@ -139,11 +132,6 @@ unsigned int sw_engine_poll(struct apird *d)
 	return n;
 }
 
-static bool ring_has_work(const struct apir_ring_ctrl *ring, uint32_t cons, uint32_t entries)
-{
-	return sw_ring_pending(ring, cons, entries) > 0;
-}
-
 /* An RNR-stalled QP has work once its responder has a receive posted: the
  * receiver may have posted it after apird's last sweep but before apird set
  * its sleeping flag, so without ringing. Otherwise its deadline wakes apird. */
@@ -157,7 +145,7 @@ static bool rnr_unblocked(const struct apird *d, const struct apird_qp *qp)
 
 static bool qp_has_work(const struct apird *d, const struct apird_qp *qp)
 {
-	bool sq = ring_has_work(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
+	bool sq = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries) > 0;
 
 	switch (qp->state) {
 	case IBV_QPS_RTS:
@@ -168,8 +156,7 @@ static bool qp_has_work(const struct apird *d, const struct apird_qp *qp)
 	case IBV_QPS_SQE:
 		return sq;
 	case IBV_QPS_ERR:
-		return sq || (!qp->srq && qp->rq_entries &&
-			      ring_has_work(&qp->ctrl->rq, qp->rq_cons, qp->rq_entries));
+		return sq || (!qp->srq && sw_recv_posted(qp));
 	default:
 		return false;
 	}

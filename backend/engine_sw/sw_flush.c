@@ -4,16 +4,7 @@
  * completes with IBV_WC_WR_FLUSH_ERR (in SQE, the SQ's only). WQEs of an
  * SRQ belong to the SRQ and are never flushed by one of its QPs.
  */
-#include "apir/log.h"
 #include "sw.h"
-
-static void ring_broken_once(struct apird_qp *qp, const char *which)
-{
-	if (qp->sq_error_logged)
-		return;
-	qp->sq_error_logged = true;
-	apir_warn("qp %u: impossible %s producer index", qp->qp_num, which);
-}
 
 unsigned int sw_flush_sq(struct apird *d, struct apird_qp *qp)
 {
@@ -21,7 +12,7 @@ unsigned int sw_flush_sq(struct apird *d, struct apird_qp *qp)
 	unsigned int n = 0;
 
 	if (pending < 0) {
-		ring_broken_once(qp, "send queue");
+		sw_ring_broken(qp, "send queue");
 		return 0;
 	}
 	for (; n < pending; n++) {
@@ -48,7 +39,7 @@ unsigned int sw_flush_rq(struct apird *d, struct apird_qp *qp)
 		return 0;
 	pending = sw_ring_pending(&qp->ctrl->rq, qp->rq_cons, qp->rq_entries);
 	if (pending < 0) {
-		ring_broken_once(qp, "receive queue");
+		sw_ring_broken(qp, "receive queue");
 		return 0;
 	}
 	for (; n < pending; n++) {

@@ -4,7 +4,6 @@
  * message into them, completing them. A WQE is copied out of shared memory
  * first and consumed only once the engine decided what happens to it.
  */
-#include "apir/log.h"
 #include "sw.h"
 
 static void rq_of(struct apird_qp *qp, struct sw_rq *q)
@@ -45,8 +44,7 @@ enum sw_peek sw_recv_peek(struct apird *d, struct apird_qp *responder, struct sw
 		return SW_RECV_EMPTY;
 	pending = sw_ring_pending(r->q.ring, *r->q.cons, r->q.entries);
 	if (pending < 0) {
-		/* Logged once per QP: the QP leaves the receiving states for good. */
-		apir_warn("qp %u: impossible receive queue producer index", responder->qp_num);
+		sw_ring_broken(responder, r->q.srq ? "shared receive queue" : "receive queue");
 		sw_qp_to_error(d, responder);
 		return SW_RECV_BROKEN;
 	}

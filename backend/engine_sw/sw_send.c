@@ -121,8 +121,9 @@ static enum ibv_wc_status remote_status(enum ibv_wc_status responder_status)
 	return responder_status == IBV_WC_LOC_LEN_ERR ? IBV_WC_REM_INV_REQ_ERR : IBV_WC_REM_OP_ERR;
 }
 
-/* Consumes a receive WQE of the peer or finds none: RC stalls on RNR, UC
- * drops the message. Returns true with r filled when one is ready. */
+/* Finds the peer's next receive WQE (consumed only once the message is
+ * placed). Without one, RC stalls on RNR and UC drops the message. Returns
+ * true with r filled when one is ready. */
 bool sw_take_receive(struct sw_op *op, struct apird_qp *peer, struct sw_recv *r)
 {
 	switch (sw_recv_peek(op->d, peer, r)) {

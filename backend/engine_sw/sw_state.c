@@ -10,6 +10,7 @@
  * corrupt ring, a lost completion) raises IBV_EVENT_QP_FATAL; a responder
  * that rejects a request raises IBV_EVENT_QP_ACCESS_ERR / QP_REQ_ERR.
  */
+#include "apir/log.h"
 #include "sw.h"
 
 static bool state_sweeps(enum ibv_qp_state s)
@@ -63,6 +64,16 @@ static void discard_queued(struct apird_qp *qp)
 	}
 	qp->rnr.waiting = false;
 	qp->sq_error_logged = false;
+}
+
+/* sq_error_logged covers every ring of the QP: one line is enough to name
+ * a misbehaving frontend. */
+void sw_ring_broken(struct apird_qp *qp, const char *which)
+{
+	if (qp->sq_error_logged)
+		return;
+	qp->sq_error_logged = true;
+	apir_warn("qp %u: impossible %s producer index", qp->qp_num, which);
 }
 
 static void qp_event(struct apird_qp *qp, enum ibv_event_type type)
