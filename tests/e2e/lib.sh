@@ -158,7 +158,7 @@ wait_for() {
 		fi
 		sleep 0.05
 	done
-	wait "$pid" || rc=$?
+	wait "$pid" 2>/dev/null || rc=$?
 	e2e_forget_pid "$pid"
 	return "$rc"
 }

@@ -24,8 +24,8 @@ for profile in apir mlx5; do
 	expect_match "$f" '^[[:space:]]+state:[[:space:]]+PORT_ACTIVE \(4\)' "port active"
 	expect_match "$f" '^[[:space:]]+link_layer:[[:space:]]+Ethernet' "Ethernet link layer"
 	expect_match "$f" '^[[:space:]]+active_mtu:[[:space:]]+(1024|2048|4096) ' "active MTU"
-	expect_match "$f" 'GID\[ *0\]:[[:space:]]+0000:0000:0000:0000:0000:ffff:[0-9a-f]{4}:[0-9a-f]{4}, RoCE v2' \
-		"GID 0 is an IPv4-mapped RoCE v2 GID"
+	expect_match "$f" 'GID\[ *0\]:[[:space:]]+::ffff:127\.0\.0\.1, RoCE v2$' \
+		"GID 0 is ::ffff:127.0.0.1 (apird's default), RoCE v2"
 	expect_match "$f" '^[[:space:]]+max_qp:[[:space:]]+[1-9]' "max_qp"
 	expect_match "$f" '^[[:space:]]+max_mr_size:[[:space:]]+0x[1-9a-f]' "max_mr_size"
 	expect_match "$f" '^[[:space:]]+atomic_cap:[[:space:]]+ATOMIC_(HCA|GLOB)' "atomics"

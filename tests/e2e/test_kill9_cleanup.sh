@@ -17,11 +17,12 @@ wait_output() {
 }
 
 # Duration mode: without apir's help the server would keep going for 60 s.
+# stdbuf: perftest's stdout is a file here, and we wait for its lines.
 pick_port
-spawn_apir victim.server apir ib_write_bw -F -b -D 60 -s 65536 -p "$PORT"
+spawn_apir victim.server apir stdbuf -oL ib_write_bw -F -b -D 60 -s 65536 -p "$PORT"
 spid=$SPAWNED_PID
 wait_listening "$PORT" "$spid" || fail "server did not listen"
-spawn_apir victim.client apir ib_write_bw -F -b -D 60 -s 65536 -p "$PORT" 127.0.0.1
+spawn_apir victim.client apir stdbuf -oL ib_write_bw -F -b -D 60 -s 65536 -p "$PORT" 127.0.0.1
 cpid=$SPAWNED_PID
 wait_output victim.client 'remote address' 20 "$cpid"
 sleep 2
@@ -34,7 +35,7 @@ src=0
 wait_for "$spid" 20 || src=$?
 ((src != 124)) || fail "the peer of a killed client hung (still running 20 s later)"
 ((src != 0)) || fail "the peer of a killed client reported success"
-e2e_log "peer exited with status $src after $((SECONDS - t0)) s"
+e2e_log "peer exited with status $src after $((SECONDS - t0)) s: $(grep -m1 -Ei "error|failed" "$(out victim.server)")"
 expect_match "$(out victim.server)" '[Cc]ompletion with error|[Ff]ailed status|error' \
 	"the peer reports an error"
 

@@ -573,6 +573,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: apir_verbs_check data|protect|all\n");
 		return 2;
 	}
+	/* Case lines (stdout) and their diagnostics (stderr) stay in order in a log. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&pair, 0, sizeof(pair));
 	if (vp_open(&pair)) {
 		vp_close(&pair);
