@@ -16,7 +16,10 @@
 #include "apird.h"
 
 #define SW_UD_MTU 4096u        /* a UD message must fit the path MTU */
-#define SW_SQ_BUDGET 64u       /* WQEs per QP per sweep, so one QP can't starve the rest */
+/* Per QP per sweep, so that one QP can't starve the others: at most this
+ * many WQEs, and no new WQE once this many bytes moved. */
+#define SW_SQ_BUDGET 64u
+#define SW_SQ_BYTE_BUDGET (1u << 20)
 #define SW_RNR_INFINITE 7u     /* rnr_retry value meaning "retry forever" */
 
 /* A piece of a message as apird maps it. */

@@ -65,8 +65,9 @@ static void sq_retire(struct apird *d, struct apird_qp *qp, const struct sw_op *
 	}
 }
 
-/* Executes the head WQE. Returns false when it stays queued (RNR wait). */
-static bool sq_step(struct apird *d, struct apird_qp *qp)
+/* Executes the head WQE, adding the bytes it moved to *bytes. Returns
+ * false when it stays queued (RNR wait). */
+static bool sq_step(struct apird *d, struct apird_qp *qp, uint64_t *bytes)
 {
 	struct apir_send_wqe w;
 	struct sw_op op = { .d = d, .qp = qp, .w = &w };
@@ -80,6 +81,7 @@ static bool sq_step(struct apird *d, struct apird_qp *qp)
 	}
 	qp->rnr.waiting = false;
 	sq_retire(d, qp, &op);
+	*bytes += op.byte_len;
 	return true;
 }
 
@@ -87,6 +89,7 @@ static unsigned int sq_run(struct apird *d, struct apird_qp *qp)
 {
 	int64_t pending = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
 	unsigned int done = 0;
+	uint64_t bytes = 0;
 
 	if (pending < 0) {
 		sw_ring_broken(qp, "send queue");
@@ -95,8 +98,8 @@ static unsigned int sq_run(struct apird *d, struct apird_qp *qp)
 	}
 	if (qp->state == IBV_QPS_SQD && !qp->rnr.waiting)
 		return 0;
-	while (done < pending && done < SW_SQ_BUDGET) {
-		if (!sq_step(d, qp))
+	while (done < pending && done < SW_SQ_BUDGET && bytes < SW_SQ_BYTE_BUDGET) {
+		if (!sq_step(d, qp, &bytes))
 			break;
 		done++;
 		if (qp->state == IBV_QPS_SQD)

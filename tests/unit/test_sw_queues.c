@@ -558,11 +558,34 @@ static void test_sweep_membership(void)
 	fx_teardown();
 }
 
+/* One QP moves at most about SW_SQ_BYTE_BUDGET per sweep. */
+static void test_sweep_byte_budget(void)
+{
+	struct fx_pair p;
+	struct apir_send_wqe w;
+	unsigned int per_sweep = SW_SQ_BYTE_BUDGET / 65536;
+
+	fx_setup();
+	p = fx_pair(IBV_QPT_RC);
+	w = fx_wqe(1, IBV_WR_RDMA_WRITE);
+	w.send_flags = 0;
+	fx_wqe_sge(&w, p.ma, 0, 65536);
+	fx_wqe_remote(&w, p.mb, 0);
+	for (unsigned int i = 0; i < per_sweep + 3; i++)
+		fx_post_send(p.a, &w);
+	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), per_sweep);
+	CU_ASSERT(sw_engine_has_work(&fx.d));
+	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 3);
+	CU_ASSERT_FALSE(sw_engine_has_work(&fx.d));
+	fx_teardown();
+}
+
 static CU_TestInfo ring_tests[] = {
 	{ "bad sq index", test_bad_sq_index },
 	{ "bad sq index backwards", test_bad_sq_index_backwards },
 	{ "bad rq index", test_bad_rq_index },
 	{ "garbage wqe", test_garbage_wqe },
+	{ "sweep byte budget", test_sweep_byte_budget },
 	CU_TEST_INFO_NULL,
 };
 
