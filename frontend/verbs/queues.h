@@ -83,8 +83,9 @@ int apir_modify_cq(struct ibv_cq *ibcq, struct ibv_modify_cq_attr *attr);
  * producer index is impossible. */
 int apir_cq_ready(struct apir_cq *cq);
 
-/* Called on an empty poll; every few thousand calls checks that apird is
- * alive. Returns 0, or -EIO when apird is gone. */
+/* Called on an empty poll: now and then yields the core (apird may be
+ * waiting for one), every few thousand calls checks that apird is alive.
+ * Returns 0, or -EIO when apird is gone. */
 int apir_cq_idle(struct apir_cq *cq);
 
 /* ---- QP (qp.c, qp_attr.c, qp_ex.c, post_send.c, post_recv.c) ------------ */
@@ -152,9 +153,7 @@ int apir_sq_set_ud(struct apir_qp *qp, struct apir_send_wqe *wqe,
 /* Makes every WQE up to qp->sq_prod visible to apird and wakes it. */
 void apir_sq_publish(struct apir_qp *qp);
 
-/* Posts a chain of receive WRs into a receive ring (RQ or SRQ; the caller
- * holds the ring's lock). Returns 0 or an errno with *bad_wr set; WRs
- * before *bad_wr are posted. Publishes and rings the doorbell. */
+/* A receive ring (a QP's RQ or an SRQ) and the poster's indices of it. */
 struct apir_recv_ring {
 	struct apir_ring_ctrl *ctrl;
 	struct apir_recv_wqe *wqes;
@@ -163,6 +162,10 @@ struct apir_recv_ring {
 	uint32_t *prod;
 	uint32_t *cons_seen;
 };
+
+/* Posts a chain of receive WRs into ring (the caller holds the ring's
+ * lock). Returns 0 or an errno with *bad_wr set; WRs before *bad_wr are
+ * posted. Publishes and rings the doorbell. */
 int apir_recv_ring_post(struct apir_context *actx, const struct apir_recv_ring *ring,
 			struct ibv_recv_wr *wr, struct ibv_recv_wr **bad_wr);
 
