@@ -243,15 +243,17 @@ int apird_server_run(struct apird *d)
 	apir_info("listening on %s (spin %u us)", ctl->cfg.socket_path, ctl->cfg.spin_us);
 	idle_since = last_control = monotonic_ns();
 	while (!ctl->stop) {
-		d->now_ns = monotonic_ns();
-		if (sw_engine_poll(d))
-			idle_since = d->now_ns;
-		if (d->now_ns - idle_since >= spin_ns) {
+		bool busy = sw_engine_poll(d) != 0;
+		uint64_t now = d->now_ns;   /* the sweep's start, set by the engine */
+
+		if (busy)
+			idle_since = now;
+		if (now - idle_since >= spin_ns) {
 			engine_sleep(d);
 			idle_since = last_control = monotonic_ns();
-		} else if (d->now_ns - last_control >= CONTROL_POLL_INTERVAL_NS) {
+		} else if (now - last_control >= CONTROL_POLL_INTERVAL_NS) {
 			serve_events(d, 0);
-			last_control = d->now_ns;
+			last_control = now;
 		}
 	}
 	return 0;
