@@ -59,7 +59,7 @@ for p in apir mlx5; do
 	BW64K[$p]=$(mib_to_gb "$(column "$(out "sweep.$p.client")" 65536 4)")
 	pair "rate.$p" "$p" ib_write_bw -F -s 64 -n 500000
 	MPPS[$p]=$(column "$(out "rate.$p.client")" 64 5)
-	pair "lat.$p" "$p" ib_write_lat -F -s 2 -n 20000
+	pair "lat.$p" "$p" ib_write_lat -F -s 2 -n 5000
 	LAT[$p]=$(column "$(out "lat.$p.client")" 2 5)
 	LAT99[$p]=$(column "$(out "lat.$p.client")" 2 8)
 	[[ -n ${BW64K[$p]} && -n ${MPPS[$p]} && -n ${LAT[$p]} && -n ${LAT99[$p]} ]] ||

@@ -277,7 +277,7 @@ wait_listening() {
 # or "SERVER/CLIENT" (e.g. "apir/mlx5"). Outputs: $(out NAME.server) and
 # $(out NAME.client). Fails (returns 1) unless both exit 0.
 run_pair() {
-	local name=$1 profiles=$2 tool=$3 port spid cpid src=0 crc=0
+	local name=$1 profiles=$2 tool=$3 port spid cpid src=0 crc=0 t0=$SECONDS
 	shift 3
 	pick_port
 	port=$PORT
@@ -299,7 +299,7 @@ run_pair() {
 		sed 's/^/    client: /' "$(out "$name.client")" >&2
 		return 1
 	fi
-	e2e_log "ok: $name ($profiles): $tool $*"
+	e2e_log "ok: $name ($profiles): $tool $* ($((SECONDS - t0)) s)"
 }
 
 # perftest_rows FILE: the numeric result rows of a perftest report.

@@ -7,8 +7,8 @@ source "$(dirname "$0")/lib.sh"
 start_apird
 
 for p in apir mlx5; do
-	pair "write_lat.$p" "$p" ib_write_lat -F -s 2 -n 5000
+	pair "write_lat.$p" "$p" ib_write_lat -F -s 2 -n 1000
 	check_perftest "write_lat.$p" 1
-	pair "write_lat_all.$p" "$p" ib_write_lat -F -a -n 100
+	pair "write_lat_all.$p" "$p" ib_write_lat -F -a -n 20
 	check_perftest "write_lat_all.$p" 23
 done
