@@ -34,6 +34,7 @@ struct apird_control {
 	struct apird_watch listen_watch;
 	struct apird_watch signal_watch;
 	bool stop;                   /* SIGTERM/SIGINT seen */
+	bool accept_failing;         /* accept() error already logged */
 	struct apird_session *sessions;   /* live sessions */
 	struct apird_session *closed;     /* closed, freed after the current event batch */
 	uint64_t next_session_id;
@@ -60,6 +61,10 @@ void apird_watch_del(struct apird *d, int fd);
 /* Binds cfg.socket_path (creating its directory, replacing a stale socket
  * file, refusing one a live apird answers on). Returns 0 or -errno. */
 int apird_server_listen(struct apird *d);
+/* Blocks SIGTERM and SIGINT and receives them through the loop from now
+ * on, so that a signal arriving at any point ends apird cleanly (socket
+ * unlinked). Call before apird_server_listen(). Returns 0 or -errno. */
+int apird_server_catch_signals(struct apird *d);
 /* Runs until SIGTERM/SIGINT. Returns 0 or -errno. */
 int apird_server_run(struct apird *d);
 /* Closes and unlinks the listening socket (if it is still ours). */

@@ -66,7 +66,7 @@ static int parse_args(int argc, char **argv, struct apird_config *cfg)
 		fprintf(stderr, "apird: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	optind = 1;
+	optind = 0;   /* GNU: rescan from the start */
 	while ((opt = getopt_long(argc, argv, "s:c:l:hV", long_options, NULL)) != -1) {
 		const char *key = opt == 's' ? "socket" : opt == 'l' ? "log_level" : NULL;
 
@@ -92,7 +92,9 @@ int main(int argc, char **argv)
 		apir_err("start-up: %s", strerror(-rc));
 		return 1;
 	}
-	rc = apird_server_listen(&d);
+	rc = apird_server_catch_signals(&d);
+	if (!rc)
+		rc = apird_server_listen(&d);
 	if (rc) {
 		apir_err("cannot listen on %s: %s", cfg.socket_path, strerror(-rc));
 		apird_daemon_fini(&d);

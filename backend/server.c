@@ -95,10 +95,15 @@ static void listen_ready(struct apird *d, struct apird_watch *w, uint32_t events
 		int fd = accept4(d->ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				apir_warn("accept: %s", strerror(errno));
+			int err = errno;
+
+			/* Out of fds the socket stays readable: say so once. */
+			if (err != EAGAIN && err != EINTR && !d->ctl->accept_failing)
+				apir_warn("accept: %s", strerror(err));
+			d->ctl->accept_failing = err != EAGAIN && err != EINTR;
 			return;
 		}
+		d->ctl->accept_failing = false;
 		apird_session_create(d, fd);
 	}
 }
@@ -162,7 +167,7 @@ static void signal_ready(struct apird *d, struct apird_watch *w, uint32_t events
 	}
 }
 
-static int signals_init(struct apird *d)
+int apird_server_catch_signals(struct apird *d)
 {
 	struct apird_control *ctl = d->ctl;
 	sigset_t set;
@@ -236,10 +241,7 @@ int apird_server_run(struct apird *d)
 	struct apird_control *ctl = d->ctl;
 	uint64_t spin_ns = (uint64_t)ctl->cfg.spin_us * 1000u;
 	uint64_t idle_since, last_control;
-	int rc = signals_init(d);
 
-	if (rc)
-		return rc;
 	apir_info("listening on %s (spin %u us)", ctl->cfg.socket_path, ctl->cfg.spin_us);
 	idle_since = last_control = monotonic_ns();
 	while (!ctl->stop) {
