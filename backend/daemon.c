@@ -11,6 +11,8 @@
 #include "control.h"
 #include "session.h"
 
+#define SHUTDOWN_FLUSH_SWEEPS 1000
+
 /* ::ffff:a.b.c.d, the IPv4-mapped form RoCE v2 uses for an IPv4 address. */
 static void gid_from_ipv4(union ibv_gid *gid, struct in_addr a)
 {
@@ -54,6 +56,11 @@ void apird_daemon_fini(struct apird *d)
 		return;
 	for (struct apird_session *s = ctl->sessions; s; s = s->next)
 		apird_session_fatal(s);
+	/* The engine flushes QPs in ERR during its sweeps: run them, so that
+	 * frontends find every outstanding work request completed. Bounded: a
+	 * frontend may keep posting. */
+	for (int i = 0; i < SHUTDOWN_FLUSH_SWEEPS && sw_engine_poll(d); i++)
+		;
 	while (ctl->sessions)
 		apird_session_close(ctl->sessions, "apird is shutting down");
 	apird_sessions_reap(d);

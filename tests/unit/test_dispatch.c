@@ -1189,22 +1189,65 @@ static void test_async_event(void)
 	down();
 }
 
-/* On shutdown every QP is flushed to ERR and the page says device_fatal. */
-static void test_fatal(void)
+/* Maps the area fd of the last response (apird sent it, the test keeps a view). */
+static void *map_reply_area(struct client *c, size_t *len)
 {
-	struct apird_qp *qp;
-	uint32_t pd, cq, qpn;
+	struct stat st;
+	void *p;
+
+	CU_ASSERT_FATAL(c->num_fds == 1 && fstat(c->fds[0], &st) == 0);
+	*len = (size_t)st.st_size;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, c->fds[0], 0);
+	CU_ASSERT_FATAL(p != MAP_FAILED);
+	return p;
+}
+
+/* Shutdown: device_fatal in the page, every QP to ERR, and the engine's
+ * flush completions written before the sessions close. */
+static void test_shutdown_flushes(void)
+{
+	Apir__QpCap cap = small_cap();
+	Apir__QpAttr a = init_attr();
+	struct apir_cq_ctrl *cq_ctrl;
+	struct apir_qp_ctrl *qp_ctrl;
+	struct apir_cqe *cqe;
+	struct apir_recv_wqe *rq;
+	size_t cq_len, qp_len, cqe_off, sq_off, rq_off;
+	Apir__Response *r;
+	uint32_t pd, cq, qp;
 
 	up();
 	hello(&A);
 	pd = alloc_pd(&A);
-	cq = create_cq(&A, 8);
-	create_qp(&A, pd, cq, IBV_QPT_RC, &qpn);
-	qp = apird_qp_lookup(&d, qpn);
-	apird_session_fatal(A.s);
-	CU_ASSERT_EQUAL(qp->state, IBV_QPS_ERR);
-	CU_ASSERT_EQUAL(atomic_load(&qp->ctrl->state), IBV_QPS_ERR);
+	r = create_cq_full(&A, 8, 0, 0);
+	CU_ASSERT_FATAL(r && r->status == 0);
+	cq_ctrl = map_reply_area(&A, &cq_len);
+	cq = r->create_cq->cq;
+	status(r);
+	r = create_qp_full(&A, pd, cq, 0, IBV_QPT_RC, &cap);
+	CU_ASSERT_FATAL(r && r->status == 0);
+	qp = r->create_qp->qp;
+	qp_ctrl = map_reply_area(&A, &qp_len);
+	status(r);
+	CU_ASSERT_EQUAL(modify_qp(&A, qp, INIT_MASK, &a), 0);
+	/* Post one receive, as the frontend would. */
+	apir_qp_layout(qp_ctrl->sq.num_entries, qp_ctrl->rq.num_entries, &sq_off, &rq_off);
+	rq = (struct apir_recv_wqe *)((uint8_t *)qp_ctrl + rq_off);
+	rq[0].wr_id = 77;
+	rq[0].num_sge = 0;
+	atomic_store(&qp_ctrl->rq.prod.value, 1);
+
+	apird_daemon_fini(&d);
 	CU_ASSERT_EQUAL(atomic_load(&A.page->device_fatal), 1);
+	CU_ASSERT_EQUAL(atomic_load(&qp_ctrl->state), IBV_QPS_ERR);
+	CU_ASSERT_EQUAL_FATAL(atomic_load(&cq_ctrl->ring.prod.value), 1);
+	apir_cq_layout(8, &cqe_off);
+	cqe = (struct apir_cqe *)((uint8_t *)cq_ctrl + cqe_off);
+	CU_ASSERT_EQUAL(cqe[0].wr_id, 77);
+	CU_ASSERT_EQUAL(cqe[0].status, IBV_WC_WR_FLUSH_ERR);
+	munmap(cq_ctrl, cq_len);
+	munmap(qp_ctrl, qp_len);
+	A.s = B.s = NULL;
 	down();
 }
 
@@ -1238,7 +1281,7 @@ static CU_TestInfo object_tests[] = {
 static CU_TestInfo session_tests[] = {
 	{ "disconnect cleans up", test_disconnect_cleans_up },
 	{ "async event", test_async_event },
-	{ "fatal", test_fatal },
+	{ "shutdown flushes", test_shutdown_flushes },
 	CU_TEST_INFO_NULL,
 };
 
