@@ -66,8 +66,8 @@ struct apird_call {
 	char error[256];
 };
 
-/* Serves one received frame. Returns false when the session must be
- * dropped (malformed frame, failed send, handshake refused). */
+/* Serves one received frame. Returns false when it closed the session
+ * (undecodable frame, failed send, handshake refused). */
 bool apird_dispatch(struct apird_session *s, struct apir_frame *in);
 
 /* Fails the call: records a reason for the response and returns err
