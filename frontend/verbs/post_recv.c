@@ -41,7 +41,8 @@ int apir_recv_ring_post(struct apir_context *actx, const struct apir_recv_ring *
 		wqe->wr_id = wr->wr_id;
 		wqe->num_sge = (uint32_t)wr->num_sge;
 		wqe->pad = 0;
-		memcpy(wqe->sge, wr->sg_list, (size_t)wr->num_sge * sizeof(*wr->sg_list));
+		if (wr->num_sge) /* sg_list may be NULL when there is nothing to scatter */
+			memcpy(wqe->sge, wr->sg_list, (size_t)wr->num_sge * sizeof(*wr->sg_list));
 		(*ring->prod)++;
 	}
 	if (*ring->prod != start) {
