@@ -7,11 +7,18 @@
 #define APIR_QUEUES_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "apir_verbs.h"
 
 _Static_assert(APIR_WQE_INLINE == IBV_SEND_INLINE, "inline flag travels as IBV_SEND_INLINE");
+/* Scatter lists are copied into the rings as they are. */
+_Static_assert(sizeof(struct ibv_sge) == sizeof(struct apir_sge) &&
+	       offsetof(struct ibv_sge, addr) == offsetof(struct apir_sge, addr) &&
+	       offsetof(struct ibv_sge, length) == offsetof(struct apir_sge, length) &&
+	       offsetof(struct ibv_sge, lkey) == offsetof(struct apir_sge, lkey),
+	       "struct ibv_sge and struct apir_sge share a layout");
 
 static inline struct apir_cq *to_acq(struct ibv_cq *cq)
 {
