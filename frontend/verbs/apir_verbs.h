@@ -123,7 +123,6 @@ struct apir_pd {
 struct apir_mr {
 	struct ibv_mr ibmr;
 	uint32_t handle;
-	struct apir_shared_range *range;  /* the memfd-backed pages it lives in */
 };
 
 struct apir_comp_channel_priv {

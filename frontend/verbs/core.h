@@ -49,18 +49,21 @@ void apir_obj_map_destroy(struct apir_context *actx);
 /* ---- mr_share.c ----------------------------------------------------------- */
 
 /*
- * Makes the pages covering [addr, addr + len) memfd-backed (MAP_SHARED at
- * the same address, contents preserved, memfd sealed against shrinking and
- * growing) so that apird can map them, or reuses the live range that
- * already covers them. On 0: *fd (borrowed, valid until the release) holds
- * byte addr at *fd_offset, and *range is the reference to release.
- * Errors: EINVAL (empty or wrapping range, or one that overlaps a live range
- * without lying inside it), EFAULT (pages not mapped or not readable),
- * EOPNOTSUPP (pages of a shared mapping apir did not create), or the errno
- * of a failed system call.
+ * Puts the pages covering [addr, addr + len) into the process memory file
+ * (mapped MAP_SHARED at the same address, contents and protection kept) so
+ * that apird can map them; registrations may overlap freely. On 0: *fd
+ * (borrowed: it stays open for the life of the process) holds byte addr at
+ * *fd_offset (which is addr), and the call is to be paired with one
+ * apir_mr_share_release of the same range.
+ * Errors: EINVAL (empty range, or beyond the address space), EFAULT (pages
+ * not mapped or not readable), EOPNOTSUPP (pages of a shared or hugetlb
+ * mapping apir did not create), EFBIG (a file size limit is set), or the
+ * errno of a failed system call.
  */
-int apir_shared_range_acquire(void *addr, size_t len, int *fd, uint64_t *fd_offset,
-			      struct apir_shared_range **range);
-void apir_shared_range_release(struct apir_shared_range *range);
+int apir_mr_share_acquire(void *addr, size_t len, int *fd, uint64_t *fd_offset);
+void apir_mr_share_release(void *addr, size_t len);
+/* For tests: look at mappings through the text of /proc/self/maps, as on
+ * kernels without PROCMAP_QUERY. Call it while no registration is alive. */
+void apir_mr_share_use_maps_text(void);
 
 #endif /* APIR_CORE_H */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Memory regions. The region's pages are made shareable (mr_share.c) and
- * their memfd goes to apird with RegMr; apird maps it and answers with the
- * keys. iova is the address remote peers use (perftest sends the raw
- * buffer address, so ibv_reg_mr registers iova == addr).
+ * Memory regions. The region's pages are put into the process memory file
+ * (mr_share.c), which goes to apird with RegMr at offset addr; apird maps
+ * the region's pages of it and answers with the keys. iova is the address
+ * remote peers use (perftest sends the raw buffer address, so ibv_reg_mr
+ * registers iova == addr).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -72,11 +73,11 @@ static struct ibv_mr *reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 	mr->ibmr.pd = pd;
 	mr->ibmr.addr = addr;
 	mr->ibmr.length = length;
-	rc = apir_shared_range_acquire(addr, length, &fd, &fd_offset, &mr->range);
+	rc = apir_mr_share_acquire(addr, length, &fd, &fd_offset);
 	if (!rc) {
 		rc = reg_mr_remote(to_actx(pd->context), mr, fd, fd_offset, iova, access);
 		if (rc)
-			apir_shared_range_release(mr->range);
+			apir_mr_share_release(addr, length);
 	}
 	if (rc) {
 		free(mr);
@@ -119,7 +120,7 @@ APIR_EXPORT int ibv_dereg_mr(struct ibv_mr *ibmr)
 	rc = apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
 	if (rc)
 		return rc;
-	apir_shared_range_release(mr->range);
+	apir_mr_share_release(ibmr->addr, ibmr->length);
 	free(mr);
 	return 0;
 }
