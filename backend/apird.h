@@ -143,9 +143,21 @@ struct apird_qp {
 	struct apird_rnr rnr;
 	uint64_t bytes_sent;         /* counters for apirctl */
 	uint64_t ops_sent;
+	uint64_t bytes_received;     /* as responder: apird_qp_count_received() */
+	uint64_t ops_received;
 
 	struct apird_qp *next_active; /* engine's sweep list (QPs in RTS/SQD/SQE/ERR) */
 };
+
+/* The QP, as responder, executed an incoming request (SEND, RDMA WRITE or
+ * READ, atomic) of this many bytes (for a SEND: what the receive completion
+ * reports in byte_len, the GRH included on UD). Counted for apirctl by
+ * every engine's responder path. */
+static inline void apird_qp_count_received(struct apird_qp *qp, uint64_t bytes)
+{
+	qp->bytes_received += bytes;
+	qp->ops_received++;
+}
 
 /* ---- per-session object tables ------------------------------------------- */
 

@@ -49,6 +49,7 @@ void sw_atomic(struct sw_op *op)
 		return;
 	}
 	old = atomic_execute(w->opcode, (uint64_t *)remote.seg[0].p, w->compare_add, w->swap);
+	apird_qp_count_received(peer, sizeof(old));
 	sw_sgl_single(&result, &old, sizeof(old));
 	sw_copy(&op->local, &result, sizeof(old));
 }

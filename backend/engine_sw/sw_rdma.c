@@ -29,6 +29,7 @@ void sw_rdma_write(struct sw_op *op)
 	if (with_imm && !sw_take_receive(op, peer, &r))
 		return;
 	sw_copy(&remote, &op->local, op->local.len);
+	apird_qp_count_received(peer, op->local.len);
 	if (!with_imm)
 		return;
 	c = sw_cqe(0, IBV_WC_SUCCESS, IBV_WC_RECV_RDMA_WITH_IMM, 0);
@@ -53,4 +54,5 @@ void sw_rdma_read(struct sw_op *op)
 		return;
 	}
 	sw_copy(&op->local, &remote, op->local.len);
+	apird_qp_count_received(peer, op->local.len);
 }

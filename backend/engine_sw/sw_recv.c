@@ -131,6 +131,7 @@ enum ibv_wc_status sw_recv_deliver(struct apird *d, struct sw_recv *r, const str
 		return st;
 	}
 	sw_copy(&r->sgl, msg, msg->len);
+	apird_qp_count_received(r->qp, msg->len);
 	c.status = IBV_WC_SUCCESS;
 	c.byte_len = (uint32_t)msg->len;
 	sw_recv_complete(d, r, &c, solicited);

@@ -50,6 +50,9 @@ static void test_send_scatter_gather(void)
 	CU_ASSERT_EQUAL(atomic_load(&p.b->ctrl->rq.cons.value), 1);
 	CU_ASSERT_EQUAL(p.a->ops_sent, 1);
 	CU_ASSERT_EQUAL(p.a->bytes_sent, 1000);
+	CU_ASSERT_EQUAL(p.b->ops_received, 1);
+	CU_ASSERT_EQUAL(p.b->bytes_received, 1000);
+	CU_ASSERT_EQUAL(p.a->ops_received + p.b->ops_sent, 0);
 	CU_ASSERT(fx_cq_empty(p.cqa) && fx_cq_empty(p.cqb));
 	fx_teardown();
 }
@@ -129,6 +132,8 @@ static void test_write_and_write_imm(void)
 	c = fx_poll1(p.cqa);
 	CU_ASSERT_EQUAL(c.opcode, IBV_WC_RDMA_WRITE);
 	CU_ASSERT_EQUAL(p.a->ops_sent, 2);
+	CU_ASSERT_EQUAL(p.b->ops_received, 2);
+	CU_ASSERT_EQUAL(p.b->bytes_received, 65536 - 128 + 10);
 	fx_teardown();
 }
 
@@ -155,6 +160,8 @@ static void test_read(void)
 	CU_ASSERT(memcmp(p.ma->base + 2000, p.mb->base + 1500, 24) == 0);
 	CU_ASSERT(fx_all_bytes(p.ma->base, 16, 0xaa));
 	CU_ASSERT(fx_all_bytes(p.ma->base + 1016, 984, 0xaa));
+	CU_ASSERT_EQUAL(p.b->ops_received, 1);
+	CU_ASSERT_EQUAL(p.b->bytes_received, 1024);
 	fx_teardown();
 }
 
@@ -202,6 +209,8 @@ static void test_atomics(void)
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(*result, 105);
 	CU_ASSERT_EQUAL(*target, 999);
+	CU_ASSERT_EQUAL(p.b->ops_received, 3);
+	CU_ASSERT_EQUAL(p.b->bytes_received, 24);
 	fx_teardown();
 }
 
