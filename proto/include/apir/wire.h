@@ -16,6 +16,8 @@
 #define APIR_MAX_FRAME (64u * 1024u)   /* larger frames are a protocol error */
 #define APIR_MAX_FDS 4u                /* fds carried by one frame */
 #define APIR_DEFAULT_SOCKET "/run/apir/apird.sock"
+/* Hello.transport of an operator tool's session (apir.proto, AdminStatus). */
+#define APIR_TRANSPORT_ADMIN "admin"
 
 /* Feature bits negotiated in the handshake. */
 #define APIR_FEAT_SW_ENGINE   (1ull << 0)
