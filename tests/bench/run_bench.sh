@@ -6,6 +6,7 @@
 # fail this script; a measurement that cannot be taken does.
 #
 # The report is printed and written to $APIR_BUILD_DIR/bench-report.txt.
+# BENCH_APIRD_ARGS adds apird options (e.g. "--config FILE" with spin_us).
 source "$(dirname "$0")/../e2e/lib.sh"
 
 BENCH_DIR=$APIR_BUILD_DIR/tests/bench
@@ -43,6 +44,8 @@ mib_to_gb() { awk -v m="$1" 'BEGIN { printf "%.2f", m * 1048576 / 1e9 }'; }
 
 # ---- the machine ------------------------------------------------------------------
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
 read -r _ memcpy_64k < <("$BENCH_DIR/memcpy_bw" 65536)
 read -r _ memcpy_1m < <("$BENCH_DIR/memcpy_bw" 1048576)
 read -r shm_median shm_p99 < <("$BENCH_DIR/shm_pingpong" 200000)
@@ -50,7 +53,8 @@ read -r shm_median shm_p99 < <("$BENCH_DIR/shm_pingpong" 200000)
 
 # ---- apir -----------------------------------------------------------------------------
 
-APIRD_LOG_LEVEL=info start_apird
+# shellcheck disable=SC2086 # a list of options
+APIRD_LOG_LEVEL=info start_apird ${BENCH_APIRD_ARGS:-}
 
 declare -A BW64K MPPS LAT LAT99
 for p in apir mlx5; do
@@ -75,6 +79,7 @@ read -r _ pd_median _ < <(grep '^alloc_pd ' "$(out ctrl)")
 # ---- report ------------------------------------------------------------------------------
 
 say "apir benchmark report ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r))"
+say "apird options: ${BENCH_APIRD_ARGS:-(defaults)}; load average before: $load_before"
 say ""
 say "machine limits"
 say "  memcpy, one core, 64 KiB          ${memcpy_64k} GB/s"
