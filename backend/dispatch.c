@@ -19,9 +19,11 @@ struct verb {
 	const char *name;
 	int (*handler)(struct apird_call *c);
 	unsigned int num_fds;        /* fds the request must carry */
+	bool admin;                  /* for operator sessions only (and only they) */
 };
 
-#define VERB(body, fn, fds) [APIR__REQUEST__BODY_##body] = { #fn, apird_do_##fn, fds }
+#define VERB(body, fn, fds) [APIR__REQUEST__BODY_##body] = { #fn, apird_do_##fn, fds, false }
+#define ADMIN(body, fn) [APIR__REQUEST__BODY_##body] = { #fn, apird_do_##fn, 0, true }
 
 static const struct verb verbs[] = {
 	VERB(HELLO, hello, 0),
@@ -46,6 +48,7 @@ static const struct verb verbs[] = {
 	VERB(DESTROY_QP, destroy_qp, 0),
 	VERB(CREATE_AH, create_ah, 0),
 	VERB(DESTROY_AH, destroy_ah, 0),
+	ADMIN(ADMIN_STATUS, admin_status),
 };
 
 int apird_fail(struct apird_call *c, int err, const char *fmt, ...)
@@ -118,6 +121,10 @@ static int check_request(struct apird_call *c, const struct verb *v)
 		c->close_session = true;
 		return apird_fail(c, EPROTO, "%s before Hello: the handshake comes first", v->name);
 	}
+	if (req->body_case != APIR__REQUEST__BODY_HELLO && v->admin != c->s->admin)
+		return apird_fail(c, EPERM, "%s: %s", v->name,
+				  c->s->admin ? "an admin session only reads status"
+					      : "needs a session whose Hello said transport \"admin\"");
 	return 0;
 }
 
@@ -191,6 +198,8 @@ bool apird_dispatch(struct apird_session *s, struct apir_frame *in)
 	c.resp.num_fds = c.num_out_fds;
 	rc = send_response(&c);
 	close_out_fds(&c);
+	if (c.release_reply)
+		c.release_reply(&c);
 	apir__request__free_unpacked(req, NULL);
 	if (rc) {
 		apird_session_close(s, rc == -EAGAIN ? "client does not read its responses"

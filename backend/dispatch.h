@@ -63,6 +63,10 @@ struct apird_call {
 	bool out_close[APIR_MAX_FDS];/* closed once sent (false: apird keeps using it) */
 	unsigned int num_out_fds;
 	bool close_session;          /* after the response is sent */
+	/* Frees what a handler allocated for a response too large for reply;
+	 * called once the response was sent or dropped. */
+	void (*release_reply)(struct apird_call *c);
+	void *reply_storage;
 	char error[256];
 };
 
@@ -114,6 +118,8 @@ int apird_do_query_qp(struct apird_call *c);
 int apird_do_destroy_qp(struct apird_call *c);
 int apird_do_create_ah(struct apird_call *c);
 int apird_do_destroy_ah(struct apird_call *c);
+/* Operator requests: only on a session whose Hello said APIR_TRANSPORT_ADMIN. */
+int apird_do_admin_status(struct apird_call *c);
 
 /* Session teardown, one kind at a time (in this order: QPs, AHs, SRQs,
  * CQs, MRs, channels, PDs). */

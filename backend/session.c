@@ -233,16 +233,35 @@ static void session_doorbell_ready(struct apird *d, struct apird_watch *w, uint3
 		apir_dbg("session %llu: doorbell read: %s", (unsigned long long)s->id, strerror(errno));
 }
 
-/* Hello.client_name goes into log lines: keep only printable ASCII. */
-static void set_client_name(struct apird_session *s, const char *name)
+/* Hello's strings go into log lines and apirctl's tables: keep only
+ * printable ASCII. */
+static void copy_printable(char *dst, size_t size, const char *src)
 {
 	size_t i;
 
-	for (i = 0; name && name[i] && i + 1 < sizeof(s->client); i++)
-		s->client[i] = (name[i] >= 0x20 && name[i] < 0x7f) ? name[i] : '?';
-	s->client[i] = '\0';
+	for (i = 0; src && src[i] && i + 1 < size; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
 	if (i == 0)
-		snprintf(s->client, sizeof(s->client), "?");
+		snprintf(dst, size, "?");
+}
+
+/* The frontend maps the session page and rings the doorbell; an operator
+ * tool only reads status, so it gets none of the data-plane fds. */
+static void hello_send_fds(struct apird_call *c)
+{
+	struct apird_session *s = c->s;
+
+	if (s->admin) {
+		close_fd(&s->page_fd);
+		close_fd(&s->async_read_fd);
+		return;
+	}
+	apird_call_send_fd(c, s->page_fd, true);
+	apird_call_send_fd(c, s->doorbell_fd, false);
+	apird_call_send_fd(c, s->async_read_fd, true);
+	s->page_fd = -1;
+	s->async_read_fd = -1;
 }
 
 int apird_do_hello(struct apird_call *c)
@@ -259,7 +278,9 @@ int apird_do_hello(struct apird_call *c)
 				  "protocol version %u is not supported: this apird speaks version %u",
 				  h->protocol_version, APIR_PROTOCOL_VERSION);
 	}
-	set_client_name(s, h->client_name);
+	copy_printable(s->client, sizeof(s->client), h->client_name);
+	copy_printable(s->transport, sizeof(s->transport), h->transport);
+	s->admin = strcmp(s->transport, APIR_TRANSPORT_ADMIN) == 0;
 	s->pid = h->pid;
 	apir__hello_reply__init(r);
 	r->protocol_version = APIR_PROTOCOL_VERSION;
@@ -268,13 +289,10 @@ int apird_do_hello(struct apird_call *c)
 	r->server_name = c->d->ctl->cfg.device_name;
 	c->resp.body_case = APIR__RESPONSE__BODY_HELLO;
 	c->resp.hello = r;
-	apird_call_send_fd(c, s->page_fd, true);
-	apird_call_send_fd(c, s->doorbell_fd, false);
-	apird_call_send_fd(c, s->async_read_fd, true);
-	s->page_fd = -1;
-	s->async_read_fd = -1;
+	hello_send_fds(c);
 	s->handshaken = true;
-	apir_info("session %llu: %s (pid %u) connected", (unsigned long long)s->id, s->client, s->pid);
+	apir_log(s->admin ? APIR_LOG_DEBUG : APIR_LOG_INFO, "session %llu: %s (pid %u, %s) connected",
+		 (unsigned long long)s->id, s->client, s->pid, s->transport);
 	return 0;
 }
 
@@ -289,8 +307,9 @@ void apird_session_close(struct apird_session *s, const char *why)
 
 	if (s->closed)
 		return;
-	/* A connection that never said Hello (a liveness probe) is not news. */
-	apir_log(s->handshaken ? APIR_LOG_INFO : APIR_LOG_DEBUG,
+	/* A connection that never said Hello (a liveness probe) or an operator
+	 * tool asking for status is not news. */
+	apir_log(s->handshaken && !s->admin ? APIR_LOG_INFO : APIR_LOG_DEBUG,
 		 "session %llu: %s (pid %u) closed (%s): releasing %u QPs, %u CQs, %u SRQs, "
 		 "%u MRs, %u PDs, %u AHs, %u completion channels",
 		 (unsigned long long)s->id, s->client, s->pid, why, s->qps.count, s->cqs.count,

@@ -11,6 +11,7 @@
 #include "control.h"
 
 #define APIRD_CLIENT_NAME_MAX 64
+#define APIRD_TRANSPORT_NAME_MAX 16
 
 struct apird_session {
 	uint64_t id;
@@ -28,6 +29,8 @@ struct apird_session {
 	bool rejected_logged;        /* the first rejected request is logged at warn */
 	bool async_full_logged;
 	char client[APIRD_CLIENT_NAME_MAX];  /* printable copy of Hello.client_name */
+	char transport[APIRD_TRANSPORT_NAME_MAX];  /* printable copy of Hello.transport */
+	bool admin;                  /* an operator tool's session (APIR_TRANSPORT_ADMIN) */
 	uint32_t pid;
 
 	struct apird_table pds;
