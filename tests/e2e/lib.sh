@@ -7,9 +7,15 @@
 # then call start_apird, run_apir / run_pair / spawn_apir, and check outputs.
 # The trap kills exactly the process groups this harness started (each
 # spawned command runs in its own session via setsid, and gets SIGKILL from
-# the kernel if this shell dies, via setpriv --pdeathsig), stops apird with
-# SIGTERM and requires a clean exit, fails the test on any sanitizer report,
+# the kernel if this shell dies, via setpriv --pdeathsig), stops every apird
+# with SIGTERM and requires a clean exit, runs the cleanup hooks (hosts.sh
+# deletes its namespaces there), fails the test on any sanitizer report,
 # prints the logs when the test failed, and removes the temp dir.
+#
+# Everything runs on a "host": "local" is this shell's network namespace
+# and the default; tests/e2e/hosts.sh adds hosts that are network
+# namespaces of their own. The *_on functions take the host first; the
+# plain ones (start_apird, run_apir, run_pair, ...) act on "local".
 #
 # Environment (set by ctest, see tests/e2e/CMakeLists.txt):
 #   APIR_BUILD_DIR   build tree with bin/apird, bin/apir-run, lib/libibverbs.so.1
@@ -30,10 +36,16 @@ E2E_NAME=$(basename "${0%.sh}")
 
 E2E_PIDS=()          # leaders of the process groups we started
 E2E_PORTS=()         # TCP ports handed out, never handed out twice
+E2E_CLEANUP_HOOKS=() # functions the EXIT trap runs after killing our processes
+
+# Per host: its network namespace ("" = ours), the address its servers are
+# reached at, and its apird (a pid only while it runs).
+declare -A E2E_HOST_NS=([local]="") E2E_HOST_ADDR=([local]=127.0.0.1)
+declare -A E2E_APIRD_PID=() E2E_APIRD_SOCK=() E2E_APIRD_LOG=()
+# The local apird, for the tests written before hosts existed.
 APIRD_PID=""
 APIRD_SOCK=""
 APIRD_LOG=""
-E2E_APIRD_STOPPED=0  # set when a test stopped apird on purpose
 
 e2e_log() { echo "[$E2E_NAME] $*" >&2; }
 fail() { echo "[$E2E_NAME] FAIL: $*" >&2; exit 1; }
@@ -104,18 +116,21 @@ e2e_sanitizer_reports() {
 }
 
 e2e_cleanup() {
-	local rc=$? p
+	local rc=$? p host hook
 	trap - EXIT
 	set +e
-	if [[ -n $APIRD_PID && $E2E_APIRD_STOPPED == 0 ]]; then
+	for host in "${!E2E_APIRD_PID[@]}"; do
 		if ((rc == 0)); then
-			stop_apird || rc=1
+			stop_apird_on "$host" || rc=1
 		else
-			e2e_kill_group "$APIRD_PID"
+			kill_apird_on "$host"
 		fi
-	fi
+	done
 	for p in "${E2E_PIDS[@]}"; do
 		e2e_kill_group "$p"
+	done
+	for hook in "${E2E_CLEANUP_HOOKS[@]}"; do
+		"$hook" || rc=1
 	done
 	if ((rc == 0)) && e2e_sanitizer_reports; then
 		rc=1
@@ -131,18 +146,36 @@ trap e2e_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# ---- hosts ------------------------------------------------------------------------
+
+# host_prefix HOST: sets HOST_PREFIX to the command prefix that runs a
+# command in HOST's network namespace (empty for ours).
+host_prefix() {
+	[[ -v E2E_HOST_NS[$1] ]] || fail "unknown host '$1'"
+	HOST_PREFIX=()
+	[[ -z ${E2E_HOST_NS[$1]} ]] || HOST_PREFIX=(ip netns exec "${E2E_HOST_NS[$1]}")
+}
+
 # ---- processes ----------------------------------------------------------------------
 
 # spawn NAME CMD...: run CMD in the background in its own session; output
 # goes to $E2E_DIR/NAME.out. Sets SPAWNED_PID (= CMD's pid = its pgid: setsid
 # and setpriv exec in place because a background job of a non-interactive
-# shell is not a group leader).
+# shell is not a group leader; so does `ip netns exec`).
 spawn() {
 	local name=$1
 	shift
 	setsid setpriv --pdeathsig KILL -- "$@" >"$E2E_DIR/$name.out" 2>&1 </dev/null &
 	SPAWNED_PID=$!
 	E2E_PIDS+=("$SPAWNED_PID")
+}
+
+# spawn_on HOST NAME CMD...: spawn CMD on HOST (not through apir).
+spawn_on() {
+	local name=$2
+	host_prefix "$1"
+	shift 2
+	spawn "$name" "${HOST_PREFIX[@]}" "$@"
 }
 
 # wait_for PID [SECONDS]: wait for a spawned process; returns its exit
@@ -165,72 +198,108 @@ wait_for() {
 
 # ---- apird -------------------------------------------------------------------------
 
-# start_apird [ARGS...]: start a private apird on $E2E_DIR/apird.sock and
-# wait until it accepts connections.
-start_apird() {
+# start_apird_on HOST [ARGS...]: start HOST's apird on $E2E_DIR/apird.HOST.sock
+# (apird.sock for local) and wait until the socket is there. The log
+# (apird[.HOST].log) is appended to, so a restart keeps the history.
+start_apird_on() {
+	local host=$1 suffix="" sock log pid deadline=$((SECONDS + 10))
+	shift
 	[[ -x $APIRD ]] || fail "apird not built: $APIRD"
-	APIRD_SOCK=$E2E_DIR/apird.sock
-	APIRD_LOG=$E2E_DIR/apird.log
-	setsid setpriv --pdeathsig TERM -- "$APIRD" --socket "$APIRD_SOCK" \
-		--log-level "${APIRD_LOG_LEVEL:-debug}" "$@" >"$APIRD_LOG" 2>&1 </dev/null &
-	APIRD_PID=$!
-	E2E_APIRD_STOPPED=0
-	local deadline=$((SECONDS + 10))
-	until [[ -S $APIRD_SOCK ]]; do
-		e2e_alive "$APIRD_PID" || fail "apird exited during startup"
-		((SECONDS < deadline)) || fail "apird did not create $APIRD_SOCK within 10s"
+	host_prefix "$host"
+	! apird_alive_on "$host" || fail "apird on $host is already running"
+	[[ $host == local ]] || suffix=.$host
+	sock=$E2E_DIR/apird$suffix.sock
+	log=$E2E_DIR/apird$suffix.log
+	# A killed apird leaves its socket behind: it must not pass for the new one's.
+	rm -f "$sock"
+	echo "=== $(date +%T.%N) apird $*" >>"$log"
+	setsid setpriv --pdeathsig TERM -- "${HOST_PREFIX[@]}" "$APIRD" --socket "$sock" \
+		--log-level "${APIRD_LOG_LEVEL:-debug}" "$@" >>"$log" 2>&1 </dev/null &
+	pid=$!
+	E2E_APIRD_PID[$host]=$pid
+	E2E_APIRD_SOCK[$host]=$sock
+	E2E_APIRD_LOG[$host]=$log
+	if [[ $host == local ]]; then
+		APIRD_PID=$pid APIRD_SOCK=$sock APIRD_LOG=$log
+	fi
+	until [[ -S $sock ]]; do
+		e2e_alive "$pid" || fail "apird on $host exited during startup"
+		((SECONDS < deadline)) || fail "apird on $host did not create $sock within 10s"
 		sleep 0.05
 	done
 }
 
-# stop_apird: SIGTERM, then require exit status 0 within 10 seconds.
-stop_apird() {
-	local rc=0 deadline=$((SECONDS + 10))
-	[[ -n $APIRD_PID ]] || return 0
-	kill -TERM "$APIRD_PID" 2>/dev/null || true
-	while e2e_alive "$APIRD_PID"; do
+# e2e_apird_gone HOST: forget HOST's apird (it exited or was killed).
+e2e_apird_gone() {
+	unset "E2E_APIRD_PID[$1]"
+	[[ $1 != local ]] || APIRD_PID=""
+}
+
+# stop_apird_on HOST: SIGTERM, then require exit status 0 within 10 seconds.
+stop_apird_on() {
+	local host=$1 pid rc=0 deadline=$((SECONDS + 10))
+	[[ -v E2E_APIRD_PID[$host] ]] || return 0
+	pid=${E2E_APIRD_PID[$host]}
+	kill -TERM "$pid" 2>/dev/null || true
+	while e2e_alive "$pid"; do
 		if ((SECONDS >= deadline)); then
-			e2e_log "apird did not exit within 10s of SIGTERM"
-			kill -KILL -- "-$APIRD_PID" 2>/dev/null || true
-			wait "$APIRD_PID" 2>/dev/null || true
-			E2E_APIRD_STOPPED=1
+			e2e_log "apird on $host did not exit within 10s of SIGTERM"
+			kill_apird_on "$host"
 			return 1
 		fi
 		sleep 0.05
 	done
-	wait "$APIRD_PID" || rc=$?
-	E2E_APIRD_STOPPED=1
+	wait "$pid" || rc=$?
+	e2e_apird_gone "$host"
 	if ((rc != 0)); then
-		e2e_log "apird exited with status $rc after SIGTERM"
+		e2e_log "apird on $host exited with status $rc after SIGTERM"
 		return 1
 	fi
 }
 
-apird_alive() { [[ -n $APIRD_PID ]] && e2e_alive "$APIRD_PID"; }
+# kill_apird_on HOST: SIGKILL HOST's apird (its whole process group).
+kill_apird_on() {
+	[[ -v E2E_APIRD_PID[$1] ]] || return 0
+	kill -KILL -- "-${E2E_APIRD_PID[$1]}" 2>/dev/null || true
+	wait "${E2E_APIRD_PID[$1]}" 2>/dev/null || true
+	e2e_apird_gone "$1"
+}
+
+apird_alive_on() { [[ -v E2E_APIRD_PID[$1] ]] && e2e_alive "${E2E_APIRD_PID[$1]}"; }
+
+start_apird() { start_apird_on local "$@"; }
+stop_apird() { stop_apird_on local; }
+apird_alive() { apird_alive_on local; }
 
 # ---- applications on apir ------------------------------------------------------------
 
-# apir_argv PROFILE: sets APIR_ARGV to the prefix that runs a command on
-# our apird with device profile PROFILE (apir or mlx5).
-apir_argv() {
+# apir_argv_on HOST PROFILE: sets APIR_ARGV to the prefix that runs a
+# command on HOST's apird with device profile PROFILE (apir or mlx5).
+apir_argv_on() {
 	[[ -x $APIR_RUN ]] || fail "apir-run not built: $APIR_RUN"
-	[[ -n $APIRD_SOCK ]] || fail "start_apird before running applications"
-	APIR_ARGV=(env "${E2E_APP_ENV[@]}" "$APIR_RUN" --socket "$APIRD_SOCK" --profile "$1" --)
+	host_prefix "$1"
+	[[ -v E2E_APIRD_SOCK[$1] ]] || fail "start apird on $1 before running applications there"
+	APIR_ARGV=("${HOST_PREFIX[@]}" env "${E2E_APP_ENV[@]}" "$APIR_RUN"
+		--socket "${E2E_APIRD_SOCK[$1]}" --profile "$2" --)
 }
 
-# spawn_apir NAME PROFILE CMD...: spawn CMD on apir in the background.
-spawn_apir() {
-	local name=$1 profile=$2
-	shift 2
-	apir_argv "$profile"
+apir_argv() { apir_argv_on local "$1"; }
+
+# spawn_apir_on HOST NAME PROFILE CMD...: spawn CMD on HOST's apird in the background.
+spawn_apir_on() {
+	local host=$1 name=$2 profile=$3
+	shift 3
+	apir_argv_on "$host" "$profile"
 	spawn "$name" "${APIR_ARGV[@]}" "$@"
 }
 
-# run_apir NAME PROFILE CMD...: run CMD on apir in the foreground with a
-# timeout; output in $(out NAME). Returns CMD's status.
-run_apir() {
-	local name=$1 rc=0
-	spawn_apir "$@"
+spawn_apir() { spawn_apir_on local "$@"; }
+
+# run_apir_on HOST NAME PROFILE CMD...: run CMD on HOST's apird in the
+# foreground with a timeout; output in $(out NAME). Returns CMD's status.
+run_apir_on() {
+	local name=$2 rc=0
+	spawn_apir_on "$@"
 	wait_for "$SPAWNED_PID" || rc=$?
 	if ((rc != 0)); then
 		e2e_log "$name exited with status $rc; output:"
@@ -239,7 +308,20 @@ run_apir() {
 	return "$rc"
 }
 
+run_apir() { run_apir_on local "$@"; }
+
 out() { echo "$E2E_DIR/$1.out"; }
+
+# wait_output NAME ERE SECONDS PID: wait until $(out NAME) has a line
+# matching ERE; fails the test if PID exits first or time runs out.
+wait_output() {
+	local deadline=$((SECONDS + $3))
+	until grep -Eq -- "$2" "$(out "$1")"; do
+		e2e_alive "$4" || fail "$1 exited before printing /$2/"
+		((SECONDS < deadline)) || fail "$1 did not print /$2/ within $3 s"
+		sleep 0.05
+	done
+}
 
 # ---- TCP ports ------------------------------------------------------------------------
 
@@ -259,10 +341,11 @@ pick_port() {
 	fail "no free TCP port found"
 }
 
-# wait_listening PORT PID: wait until PID's server listens on PORT.
+# wait_listening PORT PID [HOST]: wait until PID's server listens on PORT
+# (in HOST's network namespace, default local).
 wait_listening() {
-	local port=$1 pid=$2 deadline=$((SECONDS + E2E_TIMEOUT))
-	until [[ -n $(ss -Hltn "sport = :$port") ]]; do
+	local port=$1 pid=$2 ns=${E2E_HOST_NS[${3:-local}]} deadline=$((SECONDS + E2E_TIMEOUT))
+	until [[ -n $(ss ${ns:+-N "$ns"} -Hltn "sport = :$port") ]]; do
 		e2e_alive "$pid" || return 1
 		((SECONDS < deadline)) || return 1
 		sleep 0.05
@@ -271,25 +354,26 @@ wait_listening() {
 
 # ---- client/server pairs ----------------------------------------------------------------
 
-# run_pair NAME PROFILES TOOL ARGS...: run "TOOL ARGS -p PORT" as a server
-# and "TOOL ARGS -p PORT 127.0.0.1" as its client (perftest and the
-# ibv_*_pingpong examples share that syntax). PROFILES is "apir", "mlx5",
-# or "SERVER/CLIENT" (e.g. "apir/mlx5"). Outputs: $(out NAME.server) and
-# $(out NAME.client). Fails (returns 1) unless both exit 0.
-run_pair() {
-	local name=$1 profiles=$2 tool=$3 port spid cpid src=0 crc=0 t0=$SECONDS
-	shift 3
+# run_pair_on NAME SERVER CLIENT PROFILES TOOL ARGS...: run "TOOL ARGS -p PORT"
+# as a server on host SERVER and "TOOL ARGS -p PORT <SERVER's address>" as
+# its client on host CLIENT (perftest and the ibv_*_pingpong examples share
+# that syntax). PROFILES is "apir", "mlx5", or "SERVER/CLIENT" (e.g.
+# "apir/mlx5"). Outputs: $(out NAME.server) and $(out NAME.client). Fails
+# (returns 1) unless both exit 0.
+run_pair_on() {
+	local name=$1 shost=$2 chost=$3 profiles=$4 tool=$5 port spid cpid src=0 crc=0 t0=$SECONDS
+	shift 5
 	pick_port
 	port=$PORT
-	spawn_apir "$name.server" "${profiles%/*}" "$tool" "$@" -p "$port"
+	spawn_apir_on "$shost" "$name.server" "${profiles%/*}" "$tool" "$@" -p "$port"
 	spid=$SPAWNED_PID
-	if ! wait_listening "$port" "$spid"; then
+	if ! wait_listening "$port" "$spid" "$shost"; then
 		e2e_log "$name: server did not listen on port $port"
 		wait_for "$spid" 1 || src=$?
 		sed 's/^/    server: /' "$(out "$name.server")" >&2
 		return 1
 	fi
-	spawn_apir "$name.client" "${profiles#*/}" "$tool" "$@" -p "$port" 127.0.0.1
+	spawn_apir_on "$chost" "$name.client" "${profiles#*/}" "$tool" "$@" -p "$port" "${E2E_HOST_ADDR[$shost]}"
 	cpid=$SPAWNED_PID
 	wait_for "$cpid" || crc=$?
 	wait_for "$spid" 15 || src=$?
@@ -299,7 +383,14 @@ run_pair() {
 		sed 's/^/    client: /' "$(out "$name.client")" >&2
 		return 1
 	fi
-	e2e_log "ok: $name ($profiles): $tool $* ($((SECONDS - t0)) s)"
+	e2e_log "ok: $name ($profiles, $shost <- $chost): $tool $* ($((SECONDS - t0)) s)"
+}
+
+# run_pair NAME PROFILES TOOL ARGS...: run_pair_on with both sides local.
+run_pair() {
+	local name=$1
+	shift
+	run_pair_on "$name" local local "$@"
 }
 
 # perftest_rows FILE: the numeric result rows of a perftest report.
@@ -353,4 +444,10 @@ check_perftest() {
 # pair NAME PROFILES TOOL ARGS...: run_pair that fails the test on error.
 pair() {
 	run_pair "$@" || fail "$1: $3 failed"
+}
+
+# pair_on NAME SERVER CLIENT PROFILES TOOL ARGS...: run_pair_on that fails
+# the test on error.
+pair_on() {
+	run_pair_on "$@" || fail "$1: $5 failed"
 }

@@ -6,16 +6,6 @@
 source "$(dirname "$0")/lib.sh"
 start_apird
 
-# wait_output NAME ERE SECONDS PID: wait until NAME's output matches.
-wait_output() {
-	local deadline=$((SECONDS + $3))
-	until grep -Eq -- "$2" "$(out "$1")"; do
-		e2e_alive "$4" || fail "$1 exited before printing /$2/"
-		((SECONDS < deadline)) || fail "$1 did not print /$2/ within $3 s"
-		sleep 0.05
-	done
-}
-
 # Duration mode: without apir's help the server would keep going for 60 s.
 # stdbuf: perftest's stdout is a file here, and we wait for its lines.
 pick_port
