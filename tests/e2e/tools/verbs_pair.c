@@ -6,6 +6,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "responder.h"
+#include "tcp_link.h"
 
 #define PORT 1
 #define GID_INDEX 0
@@ -18,31 +22,34 @@ static int report(const char *what, const char *who, int err)
 	return -1;
 }
 
-/* The list is freed by vp_close: its devices stay valid while open. */
-static struct ibv_device *find_device(struct vp_pair *p)
+struct ibv_device **vp_device_list(struct ibv_device **dev)
 {
+	struct ibv_device **list;
 	int n;
 
-	p->devices = ibv_get_device_list(&n);
-	if (!p->devices) {
+	*dev = NULL;
+	list = ibv_get_device_list(&n);
+	if (!list) {
 		report("ibv_get_device_list", "-", errno);
 		return NULL;
 	}
-	if (n < 1) {
+	if (n < 1)
 		fprintf(stderr, "verbs_pair: no verbs device (is this running through apir-run?)\n");
-		return NULL;
-	}
-	return p->devices[0];
+	else
+		*dev = list[0];
+	return list;
 }
 
-static int open_endpoint(struct vp_endpoint *e, struct ibv_device *dev)
+int vp_endpoint_open(struct vp_endpoint *e, const char *name, struct ibv_device *dev)
 {
 	struct ibv_port_attr port;
-	size_t arena_len = VP_REGION_LEN + 2 * VP_GUARD_LEN;
 
+	e->name = name;
 	e->ctx = ibv_open_device(dev);
 	if (!e->ctx)
 		return report("ibv_open_device", e->name, errno);
+	if (ibv_query_device(e->ctx, &e->dev_attr))
+		return report("ibv_query_device", e->name, errno);
 	if (ibv_query_port(e->ctx, PORT, &port))
 		return report("ibv_query_port", e->name, errno);
 	e->mtu = port.active_mtu;
@@ -54,7 +61,7 @@ static int open_endpoint(struct vp_endpoint *e, struct ibv_device *dev)
 	e->cq = ibv_create_cq(e->ctx, 2 * VP_QUEUE_DEPTH, NULL, NULL, 0);
 	if (!e->cq)
 		return report("ibv_create_cq", e->name, errno);
-	e->arena = mmap(NULL, arena_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	e->arena = mmap(NULL, VP_ARENA_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (e->arena == MAP_FAILED) {
 		e->arena = NULL;
 		return report("mmap", e->name, errno);
@@ -64,6 +71,18 @@ static int open_endpoint(struct vp_endpoint *e, struct ibv_device *dev)
 	if (!e->mr)
 		return report("ibv_reg_mr", e->name, errno);
 	return 0;
+}
+
+void vp_endpoint_addr(const struct vp_endpoint *e, struct vp_addr *out)
+{
+	*out = (struct vp_addr){
+		.region = (uintptr_t)e->region,
+		.rkey = e->mr->rkey,
+		.lkey = e->mr->lkey,
+		.qp_num = e->qp->qp_num,
+		.mtu = e->mtu,
+	};
+	memcpy(out->gid, e->gid.raw, sizeof(out->gid));
 }
 
 static int create_qp(struct vp_endpoint *e)
@@ -104,10 +123,9 @@ static int modify(struct vp_endpoint *e, struct ibv_qp_attr *attr, int mask, con
 	return 0;
 }
 
-static int connect_qp(struct vp_endpoint *e, const struct vp_endpoint *peer,
-		      const struct ibv_device_attr *dev_attr)
+int vp_endpoint_connect(struct vp_endpoint *e, const struct vp_addr *peer, const struct vp_qp_params *qp)
 {
-	uint8_t rd_atom = dev_attr->max_qp_rd_atom ? (uint8_t)dev_attr->max_qp_rd_atom : 1;
+	uint8_t rd_atom = e->dev_attr.max_qp_rd_atom ? (uint8_t)e->dev_attr.max_qp_rd_atom : 1;
 	struct ibv_qp_attr init = {
 		.qp_state = IBV_QPS_INIT,
 		.pkey_index = 0,
@@ -116,26 +134,27 @@ static int connect_qp(struct vp_endpoint *e, const struct vp_endpoint *peer,
 	};
 	struct ibv_qp_attr rtr = {
 		.qp_state = IBV_QPS_RTR,
-		.path_mtu = e->mtu < peer->mtu ? e->mtu : peer->mtu,
-		.dest_qp_num = peer->qp->qp_num,
+		.path_mtu = e->mtu < (enum ibv_mtu)peer->mtu ? e->mtu : (enum ibv_mtu)peer->mtu,
+		.dest_qp_num = peer->qp_num,
 		.rq_psn = 0,
 		.max_dest_rd_atomic = rd_atom,
 		.min_rnr_timer = 12,
 		.ah_attr = {
 			.is_global = 1,
-			.grh = { .dgid = peer->gid, .sgid_index = GID_INDEX, .hop_limit = 64 },
+			.grh = { .sgid_index = GID_INDEX, .hop_limit = 64 },
 			.port_num = PORT,
 		},
 	};
 	struct ibv_qp_attr rts = {
 		.qp_state = IBV_QPS_RTS,
-		.timeout = 14,
-		.retry_cnt = 7,
-		.rnr_retry = 7,
+		.timeout = qp->timeout,
+		.retry_cnt = qp->retry_cnt,
+		.rnr_retry = qp->rnr_retry,
 		.sq_psn = 0,
 		.max_rd_atomic = rd_atom,
 	};
 
+	memcpy(rtr.ah_attr.grh.dgid.raw, peer->gid, sizeof(peer->gid));
 	if (modify(e, &init, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS, "INIT"))
 		return -1;
 	if (modify(e, &rtr, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
@@ -145,69 +164,40 @@ static int connect_qp(struct vp_endpoint *e, const struct vp_endpoint *peer,
 		      IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC, "RTS");
 }
 
-static int create_and_connect(struct vp_pair *p)
+static int destroy_qp(struct vp_endpoint *e)
 {
-	if (create_qp(&p->req) || create_qp(&p->resp))
-		return -1;
-	if (connect_qp(&p->req, &p->resp, &p->dev_attr))
-		return -1;
-	return connect_qp(&p->resp, &p->req, &p->dev_attr);
-}
+	int rc = 0;
 
-int vp_open(struct vp_pair *p)
-{
-	struct ibv_device *dev = find_device(p);
-
-	p->req.name = "requester";
-	p->resp.name = "responder";
-	if (!dev)
-		return -1;
-	if (open_endpoint(&p->req, dev) || open_endpoint(&p->resp, dev))
-		return -1;
-	if (ibv_query_device(p->req.ctx, &p->dev_attr))
-		return report("ibv_query_device", p->req.name, errno);
-	return create_and_connect(p);
-}
-
-static void destroy_qp(struct vp_endpoint *e)
-{
 	if (e->qp && ibv_destroy_qp(e->qp))
-		report("ibv_destroy_qp", e->name, errno);
+		rc = report("ibv_destroy_qp", e->name, errno);
 	e->qp = NULL;
+	return rc;
 }
 
-int vp_reconnect(struct vp_pair *p)
+int vp_endpoint_new_qp(struct vp_endpoint *e)
 {
-	destroy_qp(&p->req);
-	destroy_qp(&p->resp);
-	vp_drain(&p->req, 0);
-	vp_drain(&p->resp, 0);
-	return create_and_connect(p);
+	if (destroy_qp(e))
+		return -1;
+	vp_drain(e, 0);
+	return create_qp(e);
 }
 
-static void close_endpoint(struct vp_endpoint *e)
+int vp_endpoint_close(struct vp_endpoint *e)
 {
-	destroy_qp(e);
+	int rc = destroy_qp(e);
+
 	if (e->mr && ibv_dereg_mr(e->mr))
-		report("ibv_dereg_mr", e->name, errno);
+		rc = report("ibv_dereg_mr", e->name, errno);
 	if (e->cq && ibv_destroy_cq(e->cq))
-		report("ibv_destroy_cq", e->name, errno);
+		rc = report("ibv_destroy_cq", e->name, errno);
 	if (e->pd && ibv_dealloc_pd(e->pd))
-		report("ibv_dealloc_pd", e->name, errno);
+		rc = report("ibv_dealloc_pd", e->name, errno);
 	if (e->ctx && ibv_close_device(e->ctx))
-		report("ibv_close_device", e->name, errno);
+		rc = report("ibv_close_device", e->name, errno);
 	if (e->arena)
-		munmap(e->arena, VP_REGION_LEN + 2 * VP_GUARD_LEN);
+		munmap(e->arena, VP_ARENA_LEN);
 	memset(e, 0, sizeof(*e));
-}
-
-void vp_close(struct vp_pair *p)
-{
-	close_endpoint(&p->req);
-	close_endpoint(&p->resp);
-	if (p->devices)
-		ibv_free_device_list(p->devices);
-	p->devices = NULL;
+	return rc;
 }
 
 static double now_s(void)
@@ -218,9 +208,9 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int vp_wait_wc(struct vp_endpoint *e, struct ibv_wc *wc)
+int vp_poll_wc(struct vp_endpoint *e, struct ibv_wc *wc, double seconds)
 {
-	double deadline = now_s() + VP_WAIT_SECONDS;
+	double deadline = now_s() + seconds;
 
 	for (;;) {
 		int n = ibv_poll_cq(e->cq, 1, wc);
@@ -232,8 +222,8 @@ int vp_wait_wc(struct vp_endpoint *e, struct ibv_wc *wc)
 		if (n == 1)
 			return 0;
 		if (now_s() > deadline) {
-			fprintf(stderr, "verbs_pair: no completion on %s within %d s (hang)\n",
-				e->name, VP_WAIT_SECONDS);
+			fprintf(stderr, "verbs_pair: no completion on %s within %.0f s (hang)\n",
+				e->name, seconds);
 			return -1;
 		}
 	}
@@ -264,17 +254,6 @@ int vp_send_wait(struct vp_pair *p, struct ibv_send_wr *wr)
 	return (int)wc.status;
 }
 
-int vp_post_recv(struct vp_pair *p, struct ibv_sge *sge, int num_sge, uint64_t wr_id)
-{
-	struct ibv_recv_wr wr = { .wr_id = wr_id, .sg_list = sge, .num_sge = num_sge };
-	struct ibv_recv_wr *bad = NULL;
-	int rc = ibv_post_recv(p->resp.qp, &wr, &bad);
-
-	if (rc)
-		fprintf(stderr, "verbs_pair: ibv_post_recv: %s\n", strerror(rc));
-	return rc ? -1 : 0;
-}
-
 void vp_drain(struct vp_endpoint *e, int ms)
 {
 	double deadline = now_s() + ms / 1000.0;
@@ -284,4 +263,60 @@ void vp_drain(struct vp_endpoint *e, int ms)
 		while (ibv_poll_cq(e->cq, 16, wc) > 0)
 			;
 	} while (now_s() < deadline);
+}
+
+/* ---- the pair ---------------------------------------------------------------- */
+
+/* The requester's QP is created first: the responder connects to its QPN. */
+int vp_reconnect(struct vp_pair *p)
+{
+	struct vp_addr req_addr;
+
+	if (vp_endpoint_new_qp(&p->req))
+		return -1;
+	vp_endpoint_addr(&p->req, &req_addr);
+	if (vp_resp_connect(p, &req_addr, &p->resp_addr))
+		return -1;
+	return vp_endpoint_connect(&p->req, &p->resp_addr, &p->qp);
+}
+
+int vp_open(struct vp_pair *p, const char *peer, const struct vp_qp_params *qp)
+{
+	struct ibv_device *dev;
+
+	memset(p, 0, sizeof(*p));
+	p->peer_fd = -1;
+	p->qp = *qp;
+	p->devices = vp_device_list(&dev);
+	if (!dev)
+		return -1;
+	if (vp_endpoint_open(&p->req, "requester", dev))
+		return -1;
+	if (peer) {
+		p->peer_fd = tcp_dial(peer);
+		if (p->peer_fd < 0)
+			return -1;
+	} else {
+		p->resp = vp_responder_open(dev);
+		if (!p->resp)
+			return -1;
+	}
+	return vp_reconnect(p);
+}
+
+int vp_close(struct vp_pair *p)
+{
+	int rc = vp_endpoint_close(&p->req);
+
+	if (p->resp && vp_responder_close(p->resp))
+		rc = -1;
+	if (p->peer_fd >= 0 && !p->resp_unreachable && vp_resp_bye(p))
+		rc = -1;
+	if (p->peer_fd >= 0)
+		close(p->peer_fd);
+	if (p->devices)
+		ibv_free_device_list(p->devices);
+	memset(p, 0, sizeof(*p));
+	p->peer_fd = -1;
+	return rc;
 }

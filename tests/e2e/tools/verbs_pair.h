@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Two RC endpoints on two device contexts of one process (two apird
- * sessions), connected to each other. Only the public verbs API is used:
- * this is an ordinary verbs application.
+ * Two connected RC endpoints: the requester posts work requests, the
+ * responder owns the target memory. Both live in this process (two device
+ * contexts, i.e. two apird sessions), or the responder lives in another
+ * process, possibly on another host, reached over TCP (responder.h). Only
+ * the public verbs API is used: this is an ordinary verbs application.
  */
 #ifndef VERBS_PAIR_H
 #define VERBS_PAIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +17,7 @@
 
 #define VP_REGION_LEN (2u << 20)     /* registered bytes per endpoint */
 #define VP_GUARD_LEN 4096u           /* unregistered bytes on each side */
+#define VP_ARENA_LEN (VP_REGION_LEN + 2 * VP_GUARD_LEN)
 #define VP_QUEUE_DEPTH 128u
 #define VP_MAX_SGE 4u
 #define VP_INLINE 64u
@@ -31,22 +35,61 @@ struct vp_endpoint {
 	union ibv_gid gid;
 	enum ibv_mtu mtu;
 	uint32_t max_inline;     /* what the QP granted */
-};
-
-struct vp_pair {
-	struct ibv_device **devices;
-	struct vp_endpoint req;  /* posts the work requests */
-	struct vp_endpoint resp; /* owns the target memory */
 	struct ibv_device_attr dev_attr;
 };
 
-/* Opens both contexts, registers both regions, creates and connects the QPs.
- * Prints the reason and returns -1 on failure. */
-int vp_open(struct vp_pair *p);
-void vp_close(struct vp_pair *p);
+/* What a peer needs to reach an endpoint (sent over TCP as is: both sides
+ * run this same program). */
+struct vp_addr {
+	uint64_t region;         /* address of the registered region */
+	uint32_t rkey;
+	uint32_t lkey;           /* lets a test forge keys unlike every real one */
+	uint32_t qp_num;
+	uint32_t mtu;            /* enum ibv_mtu */
+	uint8_t gid[16];
+};
 
-/* Destroys and recreates both QPs and connects them again: after a work
- * request failed, RC leaves the QPs in the error state. */
+/* RC transport parameters of both QPs (ibv_modify_qp to RTS). */
+struct vp_qp_params {
+	uint8_t timeout;         /* 4.096 us * 2^timeout per attempt */
+	uint8_t retry_cnt;
+	uint8_t rnr_retry;
+};
+
+#define VP_QP_PARAMS_DEFAULT ((struct vp_qp_params){ .timeout = 14, .retry_cnt = 7, .rnr_retry = 7 })
+
+struct vp_responder;
+
+struct vp_pair {
+	struct ibv_device **devices;
+	struct vp_endpoint req;
+	struct vp_responder *resp;  /* in this process, or NULL when split */
+	int peer_fd;                /* split: TCP connection to the responder; else -1 */
+	struct vp_addr resp_addr;   /* what the responder published */
+	struct vp_qp_params qp;
+	bool resp_unreachable;      /* split: vp_close only hangs up (after a fault) */
+};
+
+/* Endpoints: a context on the first device, PD, CQ, registered region. */
+struct ibv_device **vp_device_list(struct ibv_device **dev);
+int vp_endpoint_open(struct vp_endpoint *e, const char *name, struct ibv_device *dev);
+int vp_endpoint_close(struct vp_endpoint *e);
+/* Destroys the endpoint's QP (if any), discards its completions, creates a
+ * fresh one in RESET. */
+int vp_endpoint_new_qp(struct vp_endpoint *e);
+/* INIT -> RTR (to peer) -> RTS. */
+int vp_endpoint_connect(struct vp_endpoint *e, const struct vp_addr *peer, const struct vp_qp_params *qp);
+void vp_endpoint_addr(const struct vp_endpoint *e, struct vp_addr *out);
+
+/* Opens the requester and, when peer is NULL, a responder in this process;
+ * otherwise connects to the responder process at peer ("HOST:PORT"). Then
+ * connects the QPs. Prints the reason and returns -1 on failure. */
+int vp_open(struct vp_pair *p, const char *peer, const struct vp_qp_params *qp);
+/* Returns -1 if anything failed on the way (also on the responder's side). */
+int vp_close(struct vp_pair *p);
+
+/* Fresh QPs on both sides, connected again: after a work request failed,
+ * RC leaves the QPs in the error state. */
 int vp_reconnect(struct vp_pair *p);
 
 /* Posts one send WR on the requester (wr->wr_id is set to a fresh id,
@@ -55,12 +98,13 @@ int vp_reconnect(struct vp_pair *p);
  * another WR. */
 int vp_send_wait(struct vp_pair *p, struct ibv_send_wr *wr);
 
-/* Waits for one completion on an endpoint's CQ. Returns 0 or -1 (timeout or
- * poll error). */
-int vp_wait_wc(struct vp_endpoint *e, struct ibv_wc *wc);
-
-/* Posts one receive on the responder. */
-int vp_post_recv(struct vp_pair *p, struct ibv_sge *sge, int num_sge, uint64_t wr_id);
+/* Waits up to seconds for one completion on an endpoint's CQ. Returns 0 or
+ * -1 (timeout or poll error). */
+int vp_poll_wc(struct vp_endpoint *e, struct ibv_wc *wc, double seconds);
+static inline int vp_wait_wc(struct vp_endpoint *e, struct ibv_wc *wc)
+{
+	return vp_poll_wc(e, wc, VP_WAIT_SECONDS);
+}
 
 /* Polls for up to ms milliseconds and discards whatever completes (flushed
  * work requests after an error). */
