@@ -164,3 +164,131 @@ link_up() {
 	ip -n "${E2E_HOST_NS[$1]}" link set "$(host_veth "$1" "$2")" up || fail "link_up $1 $2"
 	host_wait_reachable "$1" "$2" 10 || fail "link $1-$2 is up but $2 does not answer"
 }
+
+# ---- apir_verbs_check across hosts ------------------------------------------------
+
+# spawn_check_pair NAME SERVER CLIENT ARGS...: "apir_verbs_check serve PORT"
+# on host SERVER (output NAME.resp) and, once it listens,
+# "apir_verbs_check --peer <SERVER>:PORT ARGS" on host CLIENT (NAME.req).
+# Sets CHECK_RESP_PID and CHECK_REQ_PID.
+spawn_check_pair() {
+	local name=$1 server=$2 client=$3
+	shift 3
+	pick_port
+	spawn_apir_on "$server" "$name.resp" apir "$E2E_TOOLS_DIR/apir_verbs_check" serve "$PORT"
+	CHECK_RESP_PID=$SPAWNED_PID
+	wait_listening "$PORT" "$CHECK_RESP_PID" "$server" ||
+		fail "$name: apir_verbs_check serve did not listen on $server: $(cat "$(out "$name.resp")")"
+	spawn_apir_on "$client" "$name.req" apir "$E2E_TOOLS_DIR/apir_verbs_check" \
+		--peer "${E2E_HOST_ADDR[$server]}:$PORT" "$@"
+	CHECK_REQ_PID=$SPAWNED_PID
+}
+
+# check_pair NAME SERVER CLIENT ARGS...: spawn_check_pair, then both sides
+# must exit 0 and the requester must report every case passed.
+check_pair() {
+	local name=$1 rrc=0 qrc=0 t0=$SECONDS
+	spawn_check_pair "$@"
+	wait_for "$CHECK_REQ_PID" || qrc=$?
+	wait_for "$CHECK_RESP_PID" 15 || rrc=$?
+	if ((qrc != 0 || rrc != 0)); then
+		sed 's/^/    requester: /' "$(out "$name.req")" >&2
+		sed 's/^/    responder: /' "$(out "$name.resp")" >&2
+		fail "$name: apir_verbs_check ${*:4} across $2 <- $3: requester status $qrc, responder status $rrc"
+	fi
+	expect_match "$(out "$name.req")" 'all cases passed' "$name: summary line"
+	e2e_log "ok: $name: apir_verbs_check ${*:4} ($2 <- $3, $((SECONDS - t0)) s)"
+}
+
+# FAULT_SLACK_MS: what a fault report may take beyond the QP's own
+# timeout x retry allowance (detection sweeps, scheduling on 2 busy cores).
+FAULT_SLACK_MS=${FAULT_SLACK_MS:-2000}
+
+# check_fault_report NAME: the requester of an "apir_verbs_check fault"
+# pair (NAME.req) exited 0 after its first error, which was
+# RETRY_EXC_ERR, came within the QP's timeout x retry allowance plus
+# FAULT_SLACK_MS, left the QP in ERR and flushed a later WR.
+check_fault_report() {
+	local file ms allow
+	file=$(out "$1.req")
+	expect_match "$file" '^fault: first error transport retry counter exceeded ' \
+		"$1: the first error after the fault is RETRY_EXC_ERR"
+	ms=$(sed -En 's/^fault: first error .* after ([0-9]+) ms;.*/\1/p' "$file")
+	allow=$(sed -En 's/^fault: first error .* allow ([0-9]+) ms$/\1/p' "$file")
+	[[ -n $ms && -n $allow ]] || fail "$1: no timing in the fault report: $(cat "$file")"
+	((ms <= allow + FAULT_SLACK_MS)) ||
+		fail "$1: RETRY_EXC_ERR came $ms ms after the last success; timeout x retry allows $allow ms (+ $FAULT_SLACK_MS ms slack)"
+	expect_match "$file" '^fault: qp state ERR$' "$1: the QP is in ERR after the fault"
+	expect_match "$file" '^fault: a WR posted afterwards completes with Work Request Flushed Error$' \
+		"$1: later WRs are flushed"
+	e2e_log "ok: $1: RETRY_EXC_ERR $ms ms after the last success (allowance $allow ms)"
+}
+
+# fault_pair NAME SERVER CLIENT FAULT_CMD...: an "apir_verbs_check fault"
+# pair (responder on SERVER, requester on CLIENT, QP timeout 14 and retry
+# count 7, like perftest's) streaming WRITEs; once data flows, runs
+# FAULT_CMD; then the requester must report the fault (check_fault_report)
+# within 20 s. The responder is killed: its host may be unreachable now.
+fault_pair() {
+	local name=$1 server=$2 client=$3 rc=0 t0
+	shift 3
+	spawn_check_pair "$name" "$server" "$client" --timeout 14 --retry 7 fault
+	wait_output "$name.req" '^streaming' 30 "$CHECK_REQ_PID"
+	"$@"
+	t0=$SECONDS
+	wait_for "$CHECK_REQ_PID" 20 || rc=$?
+	((rc != 124)) || fail "$name: the requester hung after '$*' (no completion 20 s later)"
+	e2e_kill_group "$CHECK_RESP_PID"
+	((rc == 0)) || {
+		sed 's/^/    requester: /' "$(out "$name.req")" >&2
+		fail "$name: apir_verbs_check fault exited $rc after '$*'"
+	}
+	check_fault_report "$name"
+	e2e_log "$name: requester done $((SECONDS - t0)) s after '$*'"
+}
+
+# ---- perftest streams -----------------------------------------------------------------
+
+# spawn_stream NAME SERVER CLIENT PROFILE TOOL ARGS...: a perftest pair
+# (stdout line-buffered) in the background; STREAM_SPID, STREAM_CPID.
+# Returns once the client has printed its peer's address (data flows next).
+spawn_stream() {
+	local name=$1 server=$2 client=$3 profile=$4
+	shift 4
+	pick_port
+	spawn_apir_on "$server" "$name.server" "$profile" stdbuf -oL "$@" -p "$PORT"
+	STREAM_SPID=$SPAWNED_PID
+	wait_listening "$PORT" "$STREAM_SPID" "$server" ||
+		fail "$name: server did not listen: $(cat "$(out "$name.server")")"
+	spawn_apir_on "$client" "$name.client" "$profile" stdbuf -oL "$@" -p "$PORT" "${E2E_HOST_ADDR[$server]}"
+	STREAM_CPID=$SPAWNED_PID
+	wait_output "$name.client" 'remote address' 30 "$STREAM_CPID"
+}
+
+# stream_must_fail NAME SECONDS: the stream's client exits with an error
+# within SECONDS, reporting RETRY_EXC_ERR (perftest: "Failed status 12");
+# its server is killed (its peer or its link may be gone).
+stream_must_fail() {
+	local rc=0
+	wait_for "$STREAM_CPID" "$2" || rc=$?
+	e2e_kill_group "$STREAM_SPID"
+	((rc != 124)) || fail "$1: the perftest client hung (still running $2 s after the fault)"
+	((rc != 0)) || fail "$1: the perftest client reported success across the fault"
+	expect_match "$(out "$1.client")" 'Failed status 12' "$1: the client's completion error is RETRY_EXC_ERR (12)"
+	e2e_log "ok: $1: perftest client exited $rc: $(grep -m1 'Failed status' "$(out "$1.client")")"
+}
+
+# stream_must_pass NAME: the stream ran to its end: both sides exit 0 and
+# the client printed a non-zero result.
+stream_must_pass() {
+	local src=0 crc=0
+	wait_for "$STREAM_CPID" || crc=$?
+	wait_for "$STREAM_SPID" 15 || src=$?
+	if ((src != 0 || crc != 0)); then
+		sed 's/^/    server: /' "$(out "$1.server")" >&2
+		sed 's/^/    client: /' "$(out "$1.client")" >&2
+		fail "$1: server status $src, client status $crc"
+	fi
+	check_perftest "$1" 1
+	e2e_log "ok: $1 ran to its end: $(perftest_rows "$(out "$1.client")" | head -n 1)"
+}

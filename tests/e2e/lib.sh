@@ -218,8 +218,10 @@ start_apird_on() {
 	pid=$!
 	E2E_APIRD_PID[$host]=$pid
 	E2E_APIRD_SOCK[$host]=$sock
+	# shellcheck disable=SC2034 # used by the tests
 	E2E_APIRD_LOG[$host]=$log
 	if [[ $host == local ]]; then
+		# shellcheck disable=SC2034 # used by the tests
 		APIRD_PID=$pid APIRD_SOCK=$sock APIRD_LOG=$log
 	fi
 	until [[ -S $sock ]]; do
@@ -232,6 +234,7 @@ start_apird_on() {
 # e2e_apird_gone HOST: forget HOST's apird (it exited or was killed).
 e2e_apird_gone() {
 	unset "E2E_APIRD_PID[$1]"
+	# shellcheck disable=SC2034 # used by the tests
 	[[ $1 != local ]] || APIRD_PID=""
 }
 
@@ -439,6 +442,19 @@ check_perftest() {
 	}
 	awk '$4 + 0 <= 0 { print "    zero result: " $0; bad = 1 } END { exit bad }' <<<"$rows" >&2 ||
 		fail "$1: a result is zero"
+}
+
+# json_check FILE PYTHON ARGS...: evaluates PYTHON with `st` = the JSON in
+# FILE and `args` = ARGS; it raises (assert) when the check fails.
+json_check() {
+	local file=$1 code=$2
+	shift 2
+	python3 - "$file" "$@" <<EOF
+import json, sys
+st = json.load(open(sys.argv[1]))
+args = sys.argv[2:]
+$code
+EOF
 }
 
 # pair NAME PROFILES TOOL ARGS...: run_pair that fails the test on error.

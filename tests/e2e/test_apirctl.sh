@@ -18,19 +18,6 @@ apirctl_to() {
 		fail "apirctl $* failed: $(cat "$(out "$name.err")")"
 }
 
-# json_check FILE PYTHON ARGS...: evaluates PYTHON with `st` = the JSON in
-# FILE and `args` = ARGS; it raises (assert) when the check fails.
-json_check() {
-	local file=$1 code=$2
-	shift 2
-	python3 - "$file" "$@" <<EOF
-import json, sys
-st = json.load(open(sys.argv[1]))
-args = sys.argv[2:]
-$code
-EOF
-}
-
 # ---- no apird ---------------------------------------------------------------------
 
 rc=0
