@@ -7,10 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "apir/fabric_wire.h"
 #include "apir/wire.h"
 
 #define CONFIG_FILE_MAX (64u * 1024u)
+
+/* Spinning only pays when apird has a core of its own: the two ends of a
+ * latency test both busy-poll, so with fewer than three CPUs apird's spin
+ * takes the core the next poster needs and a round trip costs the whole spin
+ * budget (measured: 50 us spin -> 53 us ib_write_lat on 2 cores, 0 -> 4 us). */
+uint32_t apird_default_spin_us(long online_cpus)
+{
+	return online_cpus >= 3 ? APIRD_SPIN_US_DEFAULT : 0;
+}
 
 void apird_config_defaults(struct apird_config *cfg)
 {
@@ -18,8 +29,11 @@ void apird_config_defaults(struct apird_config *cfg)
 	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s", APIR_DEFAULT_SOCKET);
 	cfg->log_level = APIR_LOG_INFO;
 	cfg->gid_ipv4.s_addr = htonl(INADDR_LOOPBACK);
-	cfg->spin_us = APIRD_SPIN_US_DEFAULT;
+	cfg->spin_us = apird_default_spin_us(sysconf(_SC_NPROCESSORS_ONLN));
 	snprintf(cfg->device_name, sizeof(cfg->device_name), "apir0");
+	cfg->fabric_port = APIR_FAB_DEFAULT_PORT;
+	snprintf(cfg->fabric_provider, sizeof(cfg->fabric_provider), "%s",
+		 APIRD_FABRIC_PROVIDER_DEFAULT);
 }
 
 static int set_socket(struct apird_config *cfg, const char *v, char *err, size_t err_len)
@@ -90,6 +104,97 @@ bad:
 	return -EINVAL;
 }
 
+/* "IP" or "IP:PORT" (port 1..65535; *port untouched without one).
+ * Returns whether a port was given, or -1 if v is malformed. */
+static int parse_ip_port(const char *v, struct in_addr *ip, uint16_t *port)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon = strchr(v, ':');
+	size_t host_len = colon ? (size_t)(colon - v) : strlen(v);
+	unsigned long n;
+	char *end;
+
+	if (host_len == 0 || host_len >= sizeof(host))
+		return -1;
+	memcpy(host, v, host_len);
+	host[host_len] = '\0';
+	if (inet_pton(AF_INET, host, ip) != 1)
+		return -1;
+	if (!colon)
+		return 0;
+	errno = 0;
+	n = strtoul(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || errno || n == 0 || n > 65535)
+		return -1;
+	*port = (uint16_t)n;
+	return 1;
+}
+
+static int set_fabric_addr(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	struct in_addr ip;
+	uint16_t port = APIR_FAB_DEFAULT_PORT;
+
+	if (parse_ip_port(v, &ip, &port) < 0 || ip.s_addr == htonl(INADDR_ANY)) {
+		snprintf(err, err_len, "fabric_addr: '%s' is not IPv4[:PORT] (a specific address, "
+			 "port 1..65535)", v);
+		return -EINVAL;
+	}
+	cfg->fabric_enabled = true;
+	cfg->fabric_ip = ip;
+	cfg->fabric_port = port;
+	return 0;
+}
+
+/* libfabric provider names: letters, digits, '_', ';' (layered), '-'. */
+static int set_fabric_provider(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= sizeof(cfg->fabric_provider))
+		goto bad;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_;-", *p))
+			goto bad;
+	memcpy(cfg->fabric_provider, v, len + 1);
+	return 0;
+bad:
+	snprintf(err, err_len, "fabric_provider: '%s' must be 1..%zu of [A-Za-z0-9_;-]", v,
+		 sizeof(cfg->fabric_provider) - 1);
+	return -EINVAL;
+}
+
+/* "peer = IP:PORT", once per peer apird on a non-default port; a later
+ * line for the same IP replaces the earlier one. */
+static int set_peer(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	struct apird_peer_port p;
+	unsigned int i;
+
+	if (parse_ip_port(v, &p.ip, &p.port) != 1) {
+		snprintf(err, err_len, "peer: '%s' is not IPv4:PORT", v);
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->num_peers && cfg->peers[i].ip.s_addr != p.ip.s_addr; i++)
+		;
+	if (i == APIRD_FABRIC_PEERS_MAX) {
+		snprintf(err, err_len, "peer: at most %u peer lines", APIRD_FABRIC_PEERS_MAX);
+		return -EINVAL;
+	}
+	cfg->peers[i] = p;
+	if (i == cfg->num_peers)
+		cfg->num_peers++;
+	return 0;
+}
+
+uint16_t apird_config_peer_port(const struct apird_config *cfg, struct in_addr ip)
+{
+	for (unsigned int i = 0; i < cfg->num_peers; i++)
+		if (cfg->peers[i].ip.s_addr == ip.s_addr)
+			return cfg->peers[i].port;
+	return APIR_FAB_DEFAULT_PORT;
+}
+
 static const struct {
 	const char *key;
 	int (*set)(struct apird_config *cfg, const char *v, char *err, size_t err_len);
@@ -99,6 +204,9 @@ static const struct {
 	{ "gid_ipv4", set_gid_ipv4 },
 	{ "spin_us", set_spin_us },
 	{ "device_name", set_device_name },
+	{ "fabric_addr", set_fabric_addr },
+	{ "fabric_provider", set_fabric_provider },
+	{ "peer", set_peer },
 };
 
 int apird_config_set(struct apird_config *cfg, const char *key, const char *value,

@@ -4,6 +4,7 @@
 #define APIRD_CONFIG_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,15 @@
 #define APIRD_DEVICE_NAME_MAX 64    /* IBV_SYSFS_NAME_MAX */
 #define APIRD_SPIN_US_DEFAULT 50u
 #define APIRD_SPIN_US_MAX 1000000u
+#define APIRD_FABRIC_PROVIDER_MAX 64
+#define APIRD_FABRIC_PROVIDER_DEFAULT "tcp;ofi_rxm"
+#define APIRD_FABRIC_PEERS_MAX 256  /* "peer = IP:PORT" lines */
+
+/* A peer apird listening on another port than the default one. */
+struct apird_peer_port {
+	struct in_addr ip;
+	uint16_t port;
+};
 
 struct apird_config {
 	char socket_path[APIRD_SOCKET_PATH_MAX];
@@ -20,8 +30,18 @@ struct apird_config {
 	struct in_addr gid_ipv4;     /* the port GID is ::ffff:<gid_ipv4> */
 	uint32_t spin_us;            /* busy-poll budget before sleeping */
 	char device_name[APIRD_DEVICE_NAME_MAX];
+	/* The fabric engine is on once fabric_addr is set; its IP is then
+	 * also the port GID's address (gid_ipv4 is ignored). */
+	bool fabric_enabled;
+	struct in_addr fabric_ip;
+	uint16_t fabric_port;        /* APIR_FAB_DEFAULT_PORT unless given */
+	char fabric_provider[APIRD_FABRIC_PROVIDER_MAX];
+	struct apird_peer_port peers[APIRD_FABRIC_PEERS_MAX];
+	unsigned int num_peers;
 };
 
+/* The default spin budget for a machine with this many online CPUs. */
+uint32_t apird_default_spin_us(long online_cpus);
 void apird_config_defaults(struct apird_config *cfg);
 /* Applies one setting. Returns 0, or -EINVAL with a reason in err. */
 int apird_config_set(struct apird_config *cfg, const char *key, const char *value,
@@ -29,6 +49,9 @@ int apird_config_set(struct apird_config *cfg, const char *key, const char *valu
 /* Parses config file text: "key = value" lines, '#' comments, blank lines.
  * Returns 0, or -EINVAL with "line N: reason" in err. */
 int apird_config_parse(struct apird_config *cfg, const char *text, char *err, size_t err_len);
+/* The port a peer apird at ip listens on: its "peer" line, else the
+ * default fabric port. */
+uint16_t apird_config_peer_port(const struct apird_config *cfg, struct in_addr ip);
 /* Reads and parses a config file. Returns 0 or -errno with a reason in err. */
 int apird_config_load(struct apird_config *cfg, const char *path, char *err, size_t err_len);
 

@@ -26,7 +26,11 @@ static void test_defaults(void)
 	CU_ASSERT_STRING_EQUAL(cfg.socket_path, "/run/apir/apird.sock");
 	CU_ASSERT_EQUAL(cfg.log_level, APIR_LOG_INFO);
 	CU_ASSERT_EQUAL(cfg.gid_ipv4.s_addr, htonl(INADDR_LOOPBACK));
-	CU_ASSERT_EQUAL(cfg.spin_us, 50);
+	CU_ASSERT_EQUAL(cfg.spin_us, apird_default_spin_us(sysconf(_SC_NPROCESSORS_ONLN)));
+	CU_ASSERT_EQUAL(apird_default_spin_us(2), 0);
+	CU_ASSERT_EQUAL(apird_default_spin_us(1), 0);
+	CU_ASSERT_EQUAL(apird_default_spin_us(3), APIRD_SPIN_US_DEFAULT);
+	CU_ASSERT_EQUAL(apird_default_spin_us(64), APIRD_SPIN_US_DEFAULT);
 	CU_ASSERT_STRING_EQUAL(cfg.device_name, "apir0");
 }
 
