@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Address vectors (ibv_ah_attr), as ModifyQp(AV) and CreateAh carry them.
- * A destination is reachable when its GID is this apird's own GID, or when
+ * A destination is local when its GID is this apird's own GID, or when
  * the vector has no GRH (is_global = 0): then the destination QP is on
- * this apird and is found by its QPN. Other apirds are not reachable yet.
+ * this apird and is found by its QPN. With the fabric on, an IPv4-mapped
+ * GID names another apird, reached through the fabric engine.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,12 +39,22 @@ static int check_reachable(struct apird_call *c, const struct ibv_ah_attr *av)
 	const union ibv_gid *local = apird_local_gid(c->d);
 	char dst[INET6_ADDRSTRLEN], own[INET6_ADDRSTRLEN];
 
-	if (!av->is_global || memcmp(av->grh.dgid.raw, local->raw, sizeof(local->raw)) == 0)
+	if (!av->is_global || apird_fabric_gid_reachable(c->d, &av->grh.dgid))
 		return 0;
 	inet_ntop(AF_INET6, av->grh.dgid.raw, dst, sizeof(dst));
 	inet_ntop(AF_INET6, local->raw, own, sizeof(own));
-	return apird_fail(c, EHOSTUNREACH, "destination GID %s is not this apird (%s): reaching "
-			  "QPs on other apirds is not supported yet", dst, own);
+	if (!c->d->fabric)
+		return apird_fail(c, EHOSTUNREACH, "destination GID %s is not this apird (%s) and "
+				  "the fabric is off (apird --fabric-addr)", dst, own);
+	return apird_fail(c, EHOSTUNREACH, "destination GID %s is neither this apird (%s) nor an "
+			  "IPv4-mapped GID of another apird", dst, own);
+}
+
+bool apird_av_is_local(const struct apird *d, const struct ibv_ah_attr *av)
+{
+	const union ibv_gid *local = apird_local_gid(d);
+
+	return !av->is_global || memcmp(av->grh.dgid.raw, local->raw, sizeof(local->raw)) == 0;
 }
 
 int apird_av_from_msg(struct apird_call *c, const Apir__AhAttr *m, struct ibv_ah_attr *av)

@@ -22,6 +22,11 @@
 
 struct apird;
 struct apird_session;
+struct apird_ah;
+struct apird_config;
+struct fab_qp;
+struct fab_region;
+struct sw_op;
 
 /* ---- device limits apird enforces (reported by query_device) ---------- */
 #define APIRD_MAX_QP 4096u
@@ -56,8 +61,9 @@ struct apird_mr {
 	uint64_t iova;               /* first byte peers and lkeys address */
 	uint64_t length;
 	uint8_t *base;               /* apird's mapping of byte iova */
-	void *map;                   /* mmap() result to munmap */
+	void *map;                   /* mmap() result to munmap (NULL: the fabric engine took it) */
 	size_t map_len;
+	struct fab_region *fabric;   /* its registration with the fabric domain, or NULL */
 };
 
 struct apird_comp_channel {
@@ -105,6 +111,21 @@ struct apird_ah {
 	struct ibv_ah_attr attr;
 };
 
+#define APIRD_FABRIC_ADDR_MAX 32    /* "255.255.255.255:65535" */
+
+/* The peer of a QP connected to a QP of another apird (fabric engine):
+ * set at RTR when the address vector names a foreign GID, cleared in RESET. */
+struct apird_qp_remote {
+	bool active;                 /* the fabric engine carries this QP's traffic */
+	union ibv_gid gid;           /* the peer apird's GID */
+	uint32_t qpn;                /* the peer QP's number on that apird */
+	char addr[APIRD_FABRIC_ADDR_MAX]; /* that apird's fabric address, "IP:PORT" */
+	uint64_t requests_sent;      /* requests put on the wire, RNR retries included */
+	uint64_t rnr_naks;           /* RNR NAKs received as requester */
+	uint64_t naks_sent;          /* requests refused as responder (errors and RNR) */
+	struct fab_qp *engine;       /* the fabric engine's state of this QP */
+};
+
 /* A send queue stalled on an RNR NAK from the responder. */
 struct apird_rnr {
 	bool waiting;
@@ -145,6 +166,7 @@ struct apird_qp {
 	uint64_t ops_sent;
 	uint64_t bytes_received;     /* as responder: apird_qp_count_received() */
 	uint64_t ops_received;
+	struct apird_qp_remote remote;
 
 	struct apird_qp *next_active; /* engine's sweep list (QPs in RTS/SQD/SQE/ERR) */
 };
@@ -203,6 +225,10 @@ void apird_channel_notify(struct apird_comp_channel *ch, uint32_t cq_handle);
 /* The GID every port of this apird reports at index 0 (RoCE v2,
  * IPv4-mapped address of the apird). */
 const union ibv_gid *apird_local_gid(const struct apird *d);
+/* Whether an address vector names a QP of this apird: this apird's GID, or
+ * no GRH at all (else, with the fabric on, a QP of another apird).
+ * Implemented in address_vector.c. */
+bool apird_av_is_local(const struct apird *d, const struct ibv_ah_attr *av);
 
 struct apird {
 	/* Engine's sweep list: QPs whose send queue may hold work. */
@@ -211,6 +237,7 @@ struct apird {
 	bool sleeping;
 	uint64_t now_ns;             /* CLOCK_MONOTONIC at the start of the sweep */
 	struct apird_control *ctl;   /* control-plane state (server.c) */
+	struct apird_fabric *fabric; /* the fabric engine, NULL while the fabric is off */
 };
 
 /* ---- sw engine (engine_sw/) --------------------------------------------------- */
@@ -243,5 +270,52 @@ void sw_qp_to_error(struct apird *d, struct apird_qp *qp);
  * arming (completion channel event). solicited: the WR carried
  * IBV_SEND_SOLICITED. Returns 0 or -ENOSPC when the CQ overflowed. */
 int sw_cq_push(struct apird_cq *cq, const struct apir_cqe *cqe, bool solicited);
+
+/* ---- fabric engine (engine_fabric/): QPs of other apirds through libfabric -- */
+
+/* Opens the endpoint cfg->fabric_ip:fabric_port with cfg->fabric_provider.
+ * Returns 0 or -errno (the reason is logged). */
+int apird_fabric_start(struct apird *d, const struct apird_config *cfg);
+/* Closes everything; outstanding fabric work is abandoned. */
+void apird_fabric_stop(struct apird *d);
+/* Registers mr with the fabric domain (nothing while the fabric is off).
+ * Returns 0 or -errno. */
+int apird_fabric_mr_register(struct apird *d, struct apird_mr *mr);
+/* Revokes mr's fabric registration: no peer can reach it afterwards. If
+ * fabric operations still use its pages, the engine takes over the mapping
+ * (mr->map becomes NULL) and unmaps it once they finished. */
+void apird_fabric_mr_unregister(struct apird *d, struct apird_mr *mr);
+/* Whether an address vector may name gid: this apird's GID, or with the
+ * fabric on, an IPv4-mapped GID (the GID of another apird). */
+bool apird_fabric_gid_reachable(const struct apird *d, const union ibv_gid *gid);
+/* An RC/UC QP's RTR address vector names another apird: resolves (and
+ * caches) its fabric address and connects qp->remote to dest_qpn there.
+ * Returns 0 or -errno with a reason in err. */
+int apird_fabric_qp_connect(struct apird *d, struct apird_qp *qp, const struct ibv_ah_attr *av,
+			    uint32_t dest_qpn, char *err, size_t err_len);
+/* Forgets qp's peer (RESET, a local address vector, destruction). */
+void apird_fabric_qp_disconnect(struct apird *d, struct apird_qp *qp);
+/* Polls the fabric CQ and runs everything it unblocks (responders, ACKs,
+ * timeouts). Returns the number of events handled (0: nothing). */
+unsigned int apird_fabric_poll(struct apird *d);
+/* Whether apird may sleep now: false when the provider has unread events
+ * (fi_trywait) or fabric work needs polling without a wake-up fd. */
+bool apird_fabric_can_sleep(struct apird *d);
+/* Earliest fabric deadline (ACK timeout, retry, poll interval) in
+ * CLOCK_MONOTONIC ns, or 0 if none. */
+uint64_t apird_fabric_next_deadline(const struct apird *d);
+/* The fd that becomes readable when the fabric has events, or -1. */
+int apird_fabric_wait_fd(const struct apird *d);
+
+/* Engine hooks, called by engine_sw for a QP with remote.active. */
+/* Runs a remote QP's send queue (RTS, SQD): issues requests, completes
+ * acknowledged ones. Returns the number of WQEs issued or completed. */
+unsigned int apird_fabric_sq_run(struct apird *d, struct apird_qp *qp);
+bool apird_fabric_sq_has_work(const struct apird *d, const struct apird_qp *qp);
+/* After qp->state changed (leaving RTS/SQD forgets requests in flight). */
+void apird_fabric_qp_state_changed(struct apird *d, struct apird_qp *qp,
+				   enum ibv_qp_state old_state);
+/* A UD send whose address handle names another apird. */
+void apird_fabric_ud_send(struct sw_op *op, const struct apird_ah *ah);
 
 #endif /* APIRD_H */

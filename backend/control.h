@@ -33,6 +33,7 @@ struct apird_control {
 	int signal_fd;
 	struct apird_watch listen_watch;
 	struct apird_watch signal_watch;
+	struct apird_watch fabric_watch;  /* the fabric engine's wait fd */
 	bool stop;                   /* SIGTERM/SIGINT seen */
 	bool accept_failing;         /* accept() error already logged */
 	struct apird_session *sessions;   /* live sessions */

@@ -31,7 +31,8 @@ int apird_daemon_init(struct apird *d, const struct apird_config *cfg)
 	/* A frontend that closed its end of a pipe must not kill apird. */
 	signal(SIGPIPE, SIG_IGN);
 	ctl->cfg = *cfg;
-	gid_from_ipv4(&ctl->gid, cfg->gid_ipv4);
+	/* With the fabric on, the GID names this apird's fabric address. */
+	gid_from_ipv4(&ctl->gid, cfg->fabric_enabled ? cfg->fabric_ip : cfg->gid_ipv4);
 	ctl->listen_fd = -1;
 	ctl->signal_fd = -1;
 	ctl->next_session_id = 1;
@@ -45,6 +46,16 @@ int apird_daemon_init(struct apird *d, const struct apird_config *cfg)
 		return rc;
 	}
 	d->ctl = ctl;
+	if (cfg->fabric_enabled) {
+		int rc = apird_fabric_start(d, cfg);
+
+		if (rc) {
+			close(ctl->epoll_fd);
+			free(ctl);
+			d->ctl = NULL;
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -64,6 +75,7 @@ void apird_daemon_fini(struct apird *d)
 	while (ctl->sessions)
 		apird_session_close(ctl->sessions, "apird is shutting down");
 	apird_sessions_reap(d);
+	apird_fabric_stop(d);
 	apird_server_unlisten(d);
 	if (ctl->signal_fd >= 0)
 		close(ctl->signal_fd);

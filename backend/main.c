@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apir/fabric_wire.h"
 #include "apir/log.h"
 #include "apir/wire.h"
 #include "config.h"
@@ -15,6 +16,8 @@ static const struct option long_options[] = {
 	{ "socket", required_argument, NULL, 's' },
 	{ "config", required_argument, NULL, 'c' },
 	{ "log-level", required_argument, NULL, 'l' },
+	{ "fabric-addr", required_argument, NULL, 'f' },
+	{ "fabric-provider", required_argument, NULL, 'p' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -24,16 +27,24 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: apird [--socket PATH] [--config FILE] [--log-level LEVEL]\n"
+		"             [--fabric-addr IP[:PORT]] [--fabric-provider NAME]\n"
 		"\n"
 		"  -s, --socket PATH      control socket (default %s)\n"
 		"  -c, --config FILE      settings file: 'key = value' lines with keys\n"
-		"                         socket, log_level, gid_ipv4, spin_us, device_name\n"
+		"                         socket, log_level, gid_ipv4, spin_us, device_name,\n"
+		"                         fabric_addr, fabric_provider, peer (IP:PORT, repeatable)\n"
 		"  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
+		"  -f, --fabric-addr IP[:PORT]\n"
+		"                         reach QPs of other apirds through libfabric, listening\n"
+		"                         on IP:PORT (default port %u); the port GID becomes\n"
+		"                         ::ffff:IP. Off unless given.\n"
+		"  -p, --fabric-provider NAME\n"
+		"                         libfabric provider (default %s)\n"
 		"  -h, --help             this text\n"
 		"  -V, --version          print the version\n"
 		"\n"
 		"Command-line options override the config file.\n",
-		APIR_DEFAULT_SOCKET);
+		APIR_DEFAULT_SOCKET, APIR_FAB_DEFAULT_PORT, APIRD_FABRIC_PROVIDER_DEFAULT);
 }
 
 /* The config file first, then the options, whatever their order. Returns
@@ -44,7 +55,7 @@ static int parse_args(int argc, char **argv, struct apird_config *cfg)
 	int opt;
 
 	apird_config_defaults(cfg);
-	while ((opt = getopt_long(argc, argv, "s:c:l:hV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:l:f:p:hV", long_options, NULL)) != -1) {
 		if (opt == 'c' && apird_config_load(cfg, optarg, err, sizeof(err))) {
 			fprintf(stderr, "apird: %s\n", err);
 			return 2;
@@ -67,8 +78,9 @@ static int parse_args(int argc, char **argv, struct apird_config *cfg)
 		return 2;
 	}
 	optind = 0;   /* GNU: rescan from the start */
-	while ((opt = getopt_long(argc, argv, "s:c:l:hV", long_options, NULL)) != -1) {
-		const char *key = opt == 's' ? "socket" : opt == 'l' ? "log_level" : NULL;
+	while ((opt = getopt_long(argc, argv, "s:c:l:f:p:hV", long_options, NULL)) != -1) {
+		const char *key = opt == 's' ? "socket" : opt == 'l' ? "log_level" :
+				  opt == 'f' ? "fabric_addr" : opt == 'p' ? "fabric_provider" : NULL;
 
 		if (key && apird_config_set(cfg, key, optarg, err, sizeof(err))) {
 			fprintf(stderr, "apird: %s\n", err);

@@ -128,10 +128,15 @@ int apird_do_reg_mr(struct apird_call *c)
 		rc = apird_fail(c, -rc, "no memory key available");
 		goto fail_unmap;
 	}
+	rc = apird_fabric_mr_register(c->d, mr);
+	if (rc) {
+		rc = apird_fail(c, -rc, "cannot register the region with the fabric");
+		goto fail_keys;
+	}
 	mr->handle = apird_table_insert(&c->s->mrs, mr);
 	if (!mr->handle) {
 		rc = apird_fail(c, ENOMEM, "at most %u MRs per context", APIRD_MAX_MR);
-		goto fail_keys;
+		goto fail_fabric;
 	}
 	pd->refs++;
 	apir__reg_mr_reply__init(&c->reply.reg_mr);
@@ -141,6 +146,8 @@ int apird_do_reg_mr(struct apird_call *c)
 	c->resp.body_case = APIR__RESPONSE__BODY_REG_MR;
 	c->resp.reg_mr = &c->reply.reg_mr;
 	return 0;
+fail_fabric:
+	apird_fabric_mr_unregister(c->d, mr);
 fail_keys:
 	apird_mr_keys_release(c->d, mr);
 fail_unmap:
@@ -163,7 +170,11 @@ int apird_do_dereg_mr(struct apird_call *c)
 void apird_mr_destroy(struct apird_session *s, struct apird_mr *mr)
 {
 	apird_mr_keys_release(s->d, mr);
-	munmap(mr->map, mr->map_len);
+	/* Revoked for peers first; the fabric engine may keep the mapping
+	 * while its own operations still move bytes in it. */
+	apird_fabric_mr_unregister(s->d, mr);
+	if (mr->map)
+		munmap(mr->map, mr->map_len);
 	mr->pd->refs--;
 	apird_table_remove(&s->mrs, mr->handle);
 	free(mr);

@@ -221,6 +221,26 @@ void apird_qp_set_state(struct apird *d, struct apird_qp *qp, enum ibv_qp_state 
 	sw_qp_state_changed(d, qp, old);
 }
 
+/* An RC/UC address vector naming another apird hands the QP's traffic to
+ * the fabric engine; one naming this apird takes it back. */
+static int connect_peer(struct apird_call *c, struct apird_qp *qp, const struct ibv_qp_attr *attr,
+			uint32_t mask)
+{
+	uint32_t dest = (mask & IBV_QP_DEST_QPN) ? attr->dest_qp_num : qp->attr.dest_qp_num;
+	char err[160];
+	int rc;
+
+	if (!(mask & IBV_QP_AV) || qp->qp_type == IBV_QPT_UD)
+		return 0;
+	if (apird_av_is_local(c->d, &attr->ah_attr)) {
+		if (qp->remote.active)
+			apird_fabric_qp_disconnect(c->d, qp);
+		return 0;
+	}
+	rc = apird_fabric_qp_connect(c->d, qp, &attr->ah_attr, dest, err, sizeof(err));
+	return rc ? apird_fail(c, -rc, "%s", err) : 0;
+}
+
 int apird_do_modify_qp(struct apird_call *c)
 {
 	const Apir__ModifyQp *m = c->req->modify_qp;
@@ -236,6 +256,8 @@ int apird_do_modify_qp(struct apird_call *c)
 		return rc;
 	next = (m->attr_mask & IBV_QP_STATE) ? attr.qp_state : qp->state;
 	rc = check_transition(c, qp, next, m->attr_mask);
+	if (!rc)
+		rc = connect_peer(c, qp, &attr, m->attr_mask);
 	if (rc)
 		return rc;
 	apird_qp_attr_store(qp, &attr, m->attr_mask);
@@ -276,6 +298,7 @@ int apird_do_destroy_qp(struct apird_call *c)
 void apird_qp_destroy(struct apird_session *s, struct apird_qp *qp)
 {
 	sw_qp_detach(s->d, qp);
+	apird_fabric_qp_disconnect(s->d, qp);
 	apird_qpn_release(s->d, qp);
 	qp_refs_add(qp, -1);
 	munmap(qp->area, qp->area_len);

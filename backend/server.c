@@ -4,7 +4,8 @@
  * engine continuously and looks at the control fds every
  * CONTROL_POLL_INTERVAL_NS; after spin_us without work it sets
  * engine_sleeping in every session page and sleeps in epoll until a
- * doorbell, a control message, a signal or the engine's next deadline.
+ * doorbell, a control message, a signal, the fabric's wait fd or the
+ * engines' next deadline.
  */
 #include <errno.h>
 #include <limits.h>
@@ -211,8 +212,11 @@ static void serve_events(struct apird *d, int timeout_ms)
 static int sleep_timeout_ms(struct apird *d)
 {
 	uint64_t deadline = sw_engine_next_deadline(d);
+	uint64_t fabric = apird_fabric_next_deadline(d);
 	uint64_t now, ms;
 
+	if (fabric && (!deadline || fabric < deadline))
+		deadline = fabric;
 	if (!deadline)
 		return -1;
 	now = monotonic_ns();
@@ -229,11 +233,29 @@ static void engine_sleep(struct apird *d)
 {
 	set_sleeping(d, true);
 	atomic_thread_fence(memory_order_seq_cst);
-	if (sw_engine_has_work(d)) {
+	if (sw_engine_has_work(d) || !apird_fabric_can_sleep(d)) {
 		set_sleeping(d, false);
 		return;
 	}
 	serve_events(d, sleep_timeout_ms(d));
+}
+
+/* The fabric's wait fd only wakes the loop, which polls the fabric anyway. */
+static void fabric_ready(struct apird *d, struct apird_watch *w, uint32_t events)
+{
+	(void)d;
+	(void)w;
+	(void)events;
+}
+
+static int watch_fabric(struct apird *d)
+{
+	int fd = apird_fabric_wait_fd(d);
+
+	if (fd < 0)
+		return 0;
+	d->ctl->fabric_watch.ready = fabric_ready;
+	return apird_watch_add(d, fd, EPOLLIN, &d->ctl->fabric_watch);
 }
 
 int apird_server_run(struct apird *d)
@@ -242,11 +264,15 @@ int apird_server_run(struct apird *d)
 	uint64_t spin_ns = (uint64_t)ctl->cfg.spin_us * 1000u;
 	uint64_t idle_since, last_control;
 
+	int rc = watch_fabric(d);
+
+	if (rc)
+		return rc;
 	apir_info("listening on %s (spin %u us)", ctl->cfg.socket_path, ctl->cfg.spin_us);
 	idle_since = last_control = monotonic_ns();
 	while (!ctl->stop) {
-		bool busy = sw_engine_poll(d) != 0;
-		uint64_t now = d->now_ns;   /* the sweep's start, set by the engine */
+		bool busy = sw_engine_poll(d) + apird_fabric_poll(d) != 0;
+		uint64_t now = d->now_ns;   /* set by the engines as they start */
 
 		if (busy)
 			idle_since = now;
@@ -258,5 +284,7 @@ int apird_server_run(struct apird *d)
 			last_control = now;
 		}
 	}
+	if (apird_fabric_wait_fd(d) >= 0)
+		apird_watch_del(d, apird_fabric_wait_fd(d));
 	return 0;
 }

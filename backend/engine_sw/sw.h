@@ -26,6 +26,7 @@
 struct sw_seg {
 	uint8_t *p;
 	uint32_t len;
+	struct apird_mr *mr;             /* the region p lies in; NULL: apird's own memory */
 };
 
 /* A resolved scatter/gather list. One slot more than a WQE can name so a UD
@@ -132,6 +133,12 @@ static inline struct apir_cqe sw_cqe(uint64_t wr_id, enum ibv_wc_status status,
 
 /* sw_engine.c */
 enum ibv_wc_opcode sw_wc_opcode(uint32_t wr_opcode);
+/* Copies send WQE number idx out of the QP's send queue. */
+void sw_sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w);
+/* The head WQE (op->w, executed with op->status, op->byte_len) is done:
+ * releases its slot, counts it, completes it if signaled or failed, and
+ * moves a QP whose WQE failed to ERR (RC) or SQE (UC, UD). */
+void sw_sq_retire(struct apird *d, struct apird_qp *qp, const struct sw_op *op);
 
 /* sw_state.c */
 /* Logs, once per QP life, that the frontend published an impossible
@@ -158,7 +165,12 @@ void sw_sgl_single(struct sw_sgl *l, void *p, uint32_t len);
 void sw_copy(const struct sw_sgl *dst, const struct sw_sgl *src, uint64_t len);
 
 /* sw_send.c */
+/* Requester checks of op->w: the opcode for the QP type, the local buffers
+ * (resolved into op->local). Returns false with op->status set. */
+bool sw_op_prepare(struct sw_op *op);
 void sw_execute(struct sw_op *op);
+/* The responder's own error while receiving, as the requester sees it. */
+enum ibv_wc_status sw_remote_status(enum ibv_wc_status responder_status);
 struct apird_qp *sw_connected_peer(struct sw_op *op);
 void sw_responder_violation(struct sw_op *op, struct apird_qp *peer,
 			    enum ibv_wc_status status, enum ibv_event_type event);
@@ -168,20 +180,54 @@ bool sw_take_receive(struct sw_op *op, struct apird_qp *peer, struct sw_recv *r)
 /* Whether the QP's RQ (or SRQ) holds a receive WQE (a bad index: no). */
 bool sw_recv_posted(const struct apird_qp *qp);
 enum sw_peek sw_recv_peek(struct apird *d, struct apird_qp *responder, struct sw_recv *r);
-/* Validates the receive buffers, copies msg, completes with tmpl's opcode,
- * flags, imm and src_qp. Returns the responder's status; on error the
- * receive WQE already completed in error and the responder is in ERR. */
+/* Validates the receive buffers (into r->sgl) for a message of need bytes.
+ * Returns the responder's status; on error the receive WQE already
+ * completed in error (opcode of tmpl) and the responder is in ERR. */
+enum ibv_wc_status sw_recv_accept(struct apird *d, struct sw_recv *r, uint64_t need,
+				  const struct apir_cqe *tmpl);
+/* sw_recv_accept, copies msg, completes with tmpl's opcode, flags, imm and
+ * src_qp. Returns the responder's status as sw_recv_accept does. */
 enum ibv_wc_status sw_recv_deliver(struct apird *d, struct sw_recv *r, const struct sw_sgl *msg,
 				   const struct apir_cqe *tmpl, bool solicited);
 /* Consumes the WQE and completes it with c (wr_id and qp_num filled in). */
 void sw_recv_complete(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool solicited);
+/* The two halves of sw_recv_complete, for a message placed after the WQE
+ * was taken (so that no other QP of its SRQ takes it meanwhile). */
+void sw_recv_consume(struct sw_recv *r);
+void sw_recv_finish(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool solicited);
 
 /* sw_rdma.c, sw_atomic.c, sw_ud.c */
 void sw_send_message(struct sw_op *op);
 void sw_rdma_write(struct sw_op *op);
 void sw_rdma_read(struct sw_op *op);
 void sw_atomic(struct sw_op *op);
+/* The responder's half of an atomic on its memory: checks (alignment,
+ * rkey) and executes. Returns IBV_WC_SUCCESS with *old, or the requester's
+ * status with *event the responder's async event. */
+enum ibv_wc_status sw_atomic_respond(struct apird *d, const struct apird_qp *responder,
+				     const struct apir_send_wqe *w, uint64_t *old,
+				     enum ibv_event_type *event);
 void sw_ud_send(struct sw_op *op);
+
+/* A UD message as the receiver's GRH and completion describe it. */
+struct sw_ud_msg {
+	const union ibv_gid *sgid;       /* the sender apird's GID */
+	const union ibv_gid *dgid;       /* the GID the sender addressed */
+	uint8_t traffic_class;
+	uint32_t flow_label;
+	uint8_t hop_limit;
+	uint8_t sl;
+	uint32_t src_qp;
+	bool with_imm;
+	uint32_t imm_data;
+	bool solicited;
+	const struct sw_sgl *payload;
+};
+/* The Q_Key a UD send uses: the WQE's, or with its high bit set the
+ * sending QP's own. */
+uint32_t sw_ud_qkey(uint32_t wqe_qkey, uint32_t own_qkey);
+/* Places m (GRH first) into dst's next receive; no receive: dropped. */
+void sw_ud_deliver(struct apird *d, struct apird_qp *dst, const struct sw_ud_msg *m);
 
 /* sw_cq.c */
 /* Completes on cq for qp; a lost completion moves qp to ERR (fatal). */
@@ -194,8 +240,10 @@ unsigned int sw_flush_rq(struct apird *d, struct apird_qp *qp);
 
 /* sw_rnr.c */
 uint64_t sw_rnr_timer_ns(uint8_t min_rnr_timer);
-/* The responder had no receive WQE. Returns true while the WQE should wait
- * and be retried, false when the retries are exhausted. */
-bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, const struct apird_qp *responder);
+/* The responder (QP responder_qpn, whose min_rnr_timer applies) had no
+ * receive WQE. Returns true while the WQE should wait and be retried,
+ * false when the retries are exhausted. */
+bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, uint8_t min_rnr_timer,
+		  uint32_t responder_qpn);
 
 #endif /* SW_H */

@@ -19,36 +19,44 @@ static uint64_t atomic_execute(uint32_t opcode, uint64_t *target, uint64_t compa
 	return old;
 }
 
-void sw_atomic(struct sw_op *op)
+enum ibv_wc_status sw_atomic_respond(struct apird *d, const struct apird_qp *responder,
+				     const struct apir_send_wqe *w, uint64_t *old,
+				     enum ibv_event_type *event)
 {
-	const struct apir_send_wqe *w = op->w;
-	struct apird_qp *peer;
-	struct sw_sgl remote, result;
-	uint64_t old;
+	struct sw_sgl remote;
 
-	if (op->local.len != sizeof(uint64_t)) {
-		op->status = IBV_WC_LOC_LEN_ERR;
-		return;
-	}
-	peer = sw_connected_peer(op);
-	if (!peer)
-		return;
-	if (w->remote_addr % sizeof(uint64_t)) {
-		sw_responder_violation(op, peer, IBV_WC_REM_INV_REQ_ERR, IBV_EVENT_QP_REQ_ERR);
-		return;
-	}
-	if (sw_remote_resolve(op->d, peer, w->rkey, w->remote_addr, sizeof(uint64_t),
+	*event = IBV_EVENT_QP_REQ_ERR;
+	if (w->remote_addr % sizeof(uint64_t))
+		return IBV_WC_REM_INV_REQ_ERR;
+	if (sw_remote_resolve(d, responder, w->rkey, w->remote_addr, sizeof(uint64_t),
 			      IBV_ACCESS_REMOTE_ATOMIC, &remote) != IBV_WC_SUCCESS) {
-		sw_responder_violation(op, peer, IBV_WC_REM_ACCESS_ERR, IBV_EVENT_QP_ACCESS_ERR);
-		return;
+		*event = IBV_EVENT_QP_ACCESS_ERR;
+		return IBV_WC_REM_ACCESS_ERR;
 	}
 	/* A region registered at an iova of another alignment than its pages
 	 * would need a split-lock atomic; refuse it like a misaligned address. */
-	if ((uintptr_t)remote.seg[0].p % sizeof(uint64_t)) {
-		sw_responder_violation(op, peer, IBV_WC_REM_INV_REQ_ERR, IBV_EVENT_QP_REQ_ERR);
+	if ((uintptr_t)remote.seg[0].p % sizeof(uint64_t))
+		return IBV_WC_REM_INV_REQ_ERR;
+	*old = atomic_execute(w->opcode, (uint64_t *)remote.seg[0].p, w->compare_add, w->swap);
+	return IBV_WC_SUCCESS;
+}
+
+/* sw_op_prepare checked that the local buffer holds the 8-byte result. */
+void sw_atomic(struct sw_op *op)
+{
+	struct apird_qp *peer = sw_connected_peer(op);
+	enum ibv_event_type event;
+	enum ibv_wc_status st;
+	struct sw_sgl result;
+	uint64_t old;
+
+	if (!peer)
+		return;
+	st = sw_atomic_respond(op->d, peer, op->w, &old, &event);
+	if (st != IBV_WC_SUCCESS) {
+		sw_responder_violation(op, peer, st, event);
 		return;
 	}
-	old = atomic_execute(w->opcode, (uint64_t *)remote.seg[0].p, w->compare_add, w->swap);
 	apird_qp_count_received(peer, sizeof(old));
 	sw_sgl_single(&result, &old, sizeof(old));
 	sw_copy(&op->local, &result, sizeof(old));

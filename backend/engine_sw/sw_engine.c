@@ -24,9 +24,9 @@ enum ibv_wc_opcode sw_wc_opcode(uint32_t wr_opcode)
 	}
 }
 
-/* Copies send WQE number idx out of shared memory: only the bytes its
- * opcode, flags and counts say are used, each count clamped to the WQE. */
-static void sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w)
+/* Only the bytes the WQE's opcode, flags and counts say are used are
+ * copied, each count clamped to the WQE. */
+void sw_sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w)
 {
 	const struct apir_send_wqe *src = &qp->sq[idx & (qp->sq_entries - 1)];
 
@@ -44,7 +44,7 @@ static void sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wq
 
 /* Releases the WQE's slot before its completion is visible, so a frontend
  * that polled the completion can always post again. */
-static void sq_retire(struct apird *d, struct apird_qp *qp, const struct sw_op *op)
+void sw_sq_retire(struct apird *d, struct apird_qp *qp, const struct sw_op *op)
 {
 	bool failed = op->status != IBV_WC_SUCCESS;
 
@@ -72,15 +72,15 @@ static bool sq_step(struct apird *d, struct apird_qp *qp, uint64_t *bytes)
 	struct apir_send_wqe w;
 	struct sw_op op = { .d = d, .qp = qp, .w = &w };
 
-	sq_copy(qp, qp->sq_cons, &w);
+	sw_sq_copy(qp, qp->sq_cons, &w);
 	sw_execute(&op);
 	if (op.rnr) {
-		if (sw_rnr_stall(d, qp, op.responder))
+		if (sw_rnr_stall(d, qp, op.responder->attr.min_rnr_timer, op.responder->qp_num))
 			return false;
 		op.status = IBV_WC_RNR_RETRY_EXC_ERR;
 	}
 	qp->rnr.waiting = false;
-	sq_retire(d, qp, &op);
+	sw_sq_retire(d, qp, &op);
 	*bytes += op.byte_len;
 	return true;
 }
@@ -115,6 +115,9 @@ static unsigned int qp_poll(struct apird *d, struct apird_qp *qp)
 	switch (qp->state) {
 	case IBV_QPS_RTS:
 	case IBV_QPS_SQD:
+		/* A QP connected to another apird: the fabric engine's requester. */
+		if (qp->remote.active)
+			return apird_fabric_sq_run(d, qp);
 		return sq_run(d, qp);
 	case IBV_QPS_SQE:
 		return sw_flush_sq(d, qp);
@@ -153,6 +156,8 @@ static bool qp_has_work(const struct apird *d, const struct apird_qp *qp)
 	switch (qp->state) {
 	case IBV_QPS_RTS:
 	case IBV_QPS_SQD:
+		if (qp->remote.active)
+			return apird_fabric_sq_has_work(d, qp);
 		if (qp->rnr.waiting)
 			return rnr_unblocked(d, qp);
 		return sq && qp->state == IBV_QPS_RTS;
@@ -177,8 +182,9 @@ uint64_t sw_engine_next_deadline(const struct apird *d)
 {
 	uint64_t next = 0;
 
+	/* A remote QP's RNR retry is the fabric engine's deadline. */
 	for (const struct apird_qp *qp = d->active_qps; qp; qp = qp->next_active)
-		if (qp->rnr.waiting && (!next || qp->rnr.retry_at_ns < next))
+		if (qp->rnr.waiting && !qp->remote.active && (!next || qp->rnr.retry_at_ns < next))
 			next = qp->rnr.retry_at_ns;
 	return next;
 }

@@ -34,6 +34,7 @@ static enum ibv_wc_status sge_resolve(struct apird *d, const struct apird_sessio
 		return IBV_WC_LOC_PROT_ERR;
 	out->p = mr->base + off;
 	out->len = sge->length;
+	out->mr = mr;
 	return IBV_WC_SUCCESS;
 }
 
@@ -84,6 +85,7 @@ enum ibv_wc_status sw_remote_resolve(struct apird *d, const struct apird_qp *res
 	if (!mr_range(mr, addr, len, &off))
 		return IBV_WC_REM_ACCESS_ERR;
 	sw_sgl_single(out, mr->base + off, (uint32_t)len);
+	out->seg[0].mr = mr;
 	return IBV_WC_SUCCESS;
 }
 
@@ -91,6 +93,7 @@ void sw_sgl_single(struct sw_sgl *l, void *p, uint32_t len)
 {
 	l->seg[0].p = p;
 	l->seg[0].len = len;
+	l->seg[0].mr = NULL;
 	l->num = len ? 1 : 0;
 	l->len = len;
 }

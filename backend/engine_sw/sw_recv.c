@@ -79,7 +79,7 @@ static void srq_check_limit(struct apird_srq *srq)
 	}
 }
 
-static void recv_consume(struct sw_recv *r)
+void sw_recv_consume(struct sw_recv *r)
 {
 	(*r->q.cons)++;
 	sw_ring_publish_cons(r->q.ring, *r->q.cons);
@@ -87,13 +87,18 @@ static void recv_consume(struct sw_recv *r)
 		srq_check_limit(r->q.srq);
 }
 
-void sw_recv_complete(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool solicited)
+void sw_recv_finish(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool solicited)
 {
 	c->wr_id = r->wqe.wr_id;
 	c->qp_num = r->qp->qp_num;
 	c->pkey_index = r->qp->attr.pkey_index;
-	recv_consume(r);
 	sw_complete(d, r->qp, r->qp->recv_cq, c, solicited);
+}
+
+void sw_recv_complete(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool solicited)
+{
+	sw_recv_consume(r);
+	sw_recv_finish(d, r, c, solicited);
 }
 
 /* The responder's own error: its WQE completes in error (the QP is in ERR
@@ -120,16 +125,24 @@ static enum ibv_wc_status recv_buffers(struct apird *d, struct sw_recv *r, uint6
 	return st;
 }
 
+enum ibv_wc_status sw_recv_accept(struct apird *d, struct sw_recv *r, uint64_t need,
+				  const struct apir_cqe *tmpl)
+{
+	enum ibv_wc_status st = recv_buffers(d, r, need);
+
+	if (st != IBV_WC_SUCCESS)
+		recv_fail(d, r, tmpl, st);
+	return st;
+}
+
 enum ibv_wc_status sw_recv_deliver(struct apird *d, struct sw_recv *r, const struct sw_sgl *msg,
 				   const struct apir_cqe *tmpl, bool solicited)
 {
-	enum ibv_wc_status st = recv_buffers(d, r, msg->len);
+	enum ibv_wc_status st = sw_recv_accept(d, r, msg->len, tmpl);
 	struct apir_cqe c = *tmpl;
 
-	if (st != IBV_WC_SUCCESS) {
-		recv_fail(d, r, tmpl, st);
+	if (st != IBV_WC_SUCCESS)
 		return st;
-	}
 	sw_copy(&r->sgl, msg, msg->len);
 	apird_qp_count_received(r->qp, msg->len);
 	c.status = IBV_WC_SUCCESS;

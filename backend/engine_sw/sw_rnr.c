@@ -20,7 +20,8 @@ uint64_t sw_rnr_timer_ns(uint8_t min_rnr_timer)
 	return (uint64_t)rnr_timer_10us[min_rnr_timer & 31] * 10000u;
 }
 
-bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, const struct apird_qp *responder)
+bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, uint8_t min_rnr_timer,
+		  uint32_t responder_qpn)
 {
 	struct apird_rnr *r = &qp->rnr;
 
@@ -32,11 +33,11 @@ bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, const struct apird_qp *r
 			return false;
 		r->waiting = true;
 		apir_dbg("qp %u: receiver not ready (qp %u), retrying after %u x 10 us",
-			 qp->qp_num, responder->qp_num, rnr_timer_10us[responder->attr.min_rnr_timer & 31]);
+			 qp->qp_num, responder_qpn, rnr_timer_10us[min_rnr_timer & 31]);
 	} else if (r->retries_left != SW_RNR_INFINITE && --r->retries_left == 0) {
 		r->waiting = false;
 		return false;
 	}
-	r->retry_at_ns = d->now_ns + sw_rnr_timer_ns(responder->attr.min_rnr_timer);
+	r->retry_at_ns = d->now_ns + sw_rnr_timer_ns(min_rnr_timer);
 	return true;
 }

@@ -25,11 +25,15 @@ static bool opcode_allowed(enum ibv_qp_type type, uint32_t opcode)
 	}
 }
 
+static bool opcode_is_atomic(uint32_t opcode)
+{
+	return opcode == IBV_WR_ATOMIC_CMP_AND_SWP || opcode == IBV_WR_ATOMIC_FETCH_AND_ADD;
+}
+
 /* READ and atomics write into the requester's buffers. */
 static bool opcode_writes_local(uint32_t opcode)
 {
-	return opcode == IBV_WR_RDMA_READ || opcode == IBV_WR_ATOMIC_CMP_AND_SWP ||
-	       opcode == IBV_WR_ATOMIC_FETCH_AND_ADD;
+	return opcode == IBV_WR_RDMA_READ || opcode_is_atomic(opcode);
 }
 
 static enum ibv_wc_status local_buffers(struct sw_op *op)
@@ -49,7 +53,7 @@ static enum ibv_wc_status local_buffers(struct sw_op *op)
 			      opcode_writes_local(w->opcode), APIRD_MAX_MSG_SZ, &op->local);
 }
 
-void sw_execute(struct sw_op *op)
+bool sw_op_prepare(struct sw_op *op)
 {
 	op->status = IBV_WC_SUCCESS;
 	op->rnr = false;
@@ -57,12 +61,23 @@ void sw_execute(struct sw_op *op)
 	op->byte_len = 0;
 	if (!opcode_allowed(op->qp->qp_type, op->w->opcode)) {
 		op->status = IBV_WC_LOC_QP_OP_ERR;
-		return;
+		return false;
 	}
 	op->status = local_buffers(op);
 	if (op->status != IBV_WC_SUCCESS)
-		return;
+		return false;
+	if (opcode_is_atomic(op->w->opcode) && op->local.len != sizeof(uint64_t)) {
+		op->status = IBV_WC_LOC_LEN_ERR;
+		return false;
+	}
 	op->byte_len = (uint32_t)op->local.len;
+	return true;
+}
+
+void sw_execute(struct sw_op *op)
+{
+	if (!sw_op_prepare(op))
+		return;
 	if (op->qp->qp_type == IBV_QPT_UD) {
 		sw_ud_send(op);
 		return;
@@ -115,8 +130,7 @@ void sw_responder_violation(struct sw_op *op, struct apird_qp *peer,
 	op->status = status;
 }
 
-/* The responder's own error while receiving, as the requester sees it. */
-static enum ibv_wc_status remote_status(enum ibv_wc_status responder_status)
+enum ibv_wc_status sw_remote_status(enum ibv_wc_status responder_status)
 {
 	return responder_status == IBV_WC_LOC_LEN_ERR ? IBV_WC_REM_INV_REQ_ERR : IBV_WC_REM_OP_ERR;
 }
@@ -160,5 +174,5 @@ void sw_send_message(struct sw_op *op)
 	}
 	st = sw_recv_deliver(op->d, &r, &op->local, &tmpl, w->send_flags & IBV_SEND_SOLICITED);
 	if (st != IBV_WC_SUCCESS && op->qp->qp_type == IBV_QPT_RC)
-		op->status = remote_status(st);
+		op->status = sw_remote_status(st);
 }

@@ -99,6 +99,8 @@ void sw_qp_state_changed(struct apird *d, struct apird_qp *qp, enum ibv_qp_state
 		sweep_add(d, qp);
 	if (old_state == qp->state)
 		return;
+	if (qp->remote.engine)
+		apird_fabric_qp_state_changed(d, qp, old_state);
 	switch (qp->state) {
 	case IBV_QPS_RESET:
 		discard_queued(qp);

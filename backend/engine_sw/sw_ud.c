@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * UD sends: the destination is an address handle (this apird's GID, or no
- * GRH at all) plus a QPN and Q_Key. Like a real unreliable datagram, a
- * message that cannot be delivered (foreign GID, unknown QP, wrong Q_Key,
- * no receive posted) is dropped and the sender's WQE still succeeds.
+ * GRH at all) plus a QPN and Q_Key; another apird's GID goes to the fabric
+ * engine. Like a real unreliable datagram, a message that cannot be
+ * delivered (unreachable GID, unknown QP, wrong Q_Key, no receive posted)
+ * is dropped and the sender's WQE still succeeds.
  * Every delivered message is preceded by a 40-byte GRH in the receive
  * buffer (IBV_WC_GRH), as on RoCE.
  */
@@ -18,63 +19,77 @@
 
 _Static_assert(sizeof(struct ibv_grh) == APIR_UD_GRH_BYTES, "GRH is 40 bytes");
 
-static bool ah_is_local(const struct apird *d, const struct ibv_ah_attr *a)
+uint32_t sw_ud_qkey(uint32_t wqe_qkey, uint32_t own_qkey)
 {
-	return !a->is_global || memcmp(&a->grh.dgid, apird_local_gid(d), sizeof(a->grh.dgid)) == 0;
+	return (wqe_qkey & UD_QKEY_USE_QP) ? own_qkey : wqe_qkey;
 }
 
-static struct apird_qp *ud_destination(struct sw_op *op, const struct apird_ah *ah)
+static struct apird_qp *ud_destination(struct sw_op *op)
 {
 	const struct apir_send_wqe *w = op->w;
-	struct apird_qp *dst;
-	uint32_t qkey;
+	struct apird_qp *dst = apird_qp_lookup(op->d, w->remote_qpn);
 
-	if (!ah_is_local(op->d, &ah->attr))
-		return NULL;
-	dst = apird_qp_lookup(op->d, w->remote_qpn);
 	if (!dst || dst->qp_type != IBV_QPT_UD || !sw_qp_receives(dst))
 		return NULL;
-	qkey = (w->remote_qkey & UD_QKEY_USE_QP) ? op->qp->attr.qkey : w->remote_qkey;
-	return qkey == dst->attr.qkey ? dst : NULL;
+	return sw_ud_qkey(w->remote_qkey, op->qp->attr.qkey) == dst->attr.qkey ? dst : NULL;
 }
 
-static void grh_build(struct ibv_grh *g, const struct apird *d, const struct ibv_ah_attr *a,
-		      uint32_t len)
+static void grh_build(struct ibv_grh *g, const struct sw_ud_msg *m, uint32_t len)
 {
 	memset(g, 0, sizeof(*g));
-	g->version_tclass_flow = htonl(6u << 28 | (uint32_t)a->grh.traffic_class << 20 |
-				       (a->grh.flow_label & 0xfffffu));
+	g->version_tclass_flow = htonl(6u << 28 | (uint32_t)m->traffic_class << 20 |
+				       (m->flow_label & 0xfffffu));
 	g->paylen = htons((uint16_t)(len + UD_HDR_BYTES));
 	g->next_hdr = UD_NEXT_HDR_UDP;
-	g->hop_limit = a->grh.hop_limit;
-	g->sgid = *apird_local_gid(d);
-	g->dgid = a->is_global ? a->grh.dgid : *apird_local_gid(d);
+	g->hop_limit = m->hop_limit;
+	g->sgid = *m->sgid;
+	g->dgid = *m->dgid;
 }
 
-static void ud_deliver(struct sw_op *op, const struct apird_ah *ah, struct apird_qp *dst)
+void sw_ud_deliver(struct apird *d, struct apird_qp *dst, const struct sw_ud_msg *m)
 {
-	const struct apir_send_wqe *w = op->w;
 	struct apir_cqe tmpl = sw_cqe(0, IBV_WC_SUCCESS, IBV_WC_RECV, 0);
 	struct sw_recv r;
 	struct ibv_grh grh;
 	struct sw_sgl msg;
 
-	if (sw_recv_peek(op->d, dst, &r) != SW_RECV_READY)
+	if (sw_recv_peek(d, dst, &r) != SW_RECV_READY)
 		return;
-	grh_build(&grh, op->d, &ah->attr, (uint32_t)op->local.len);
+	grh_build(&grh, m, (uint32_t)m->payload->len);
 	sw_sgl_single(&msg, &grh, sizeof(grh));
-	for (uint32_t i = 0; i < op->local.num; i++)
-		msg.seg[msg.num++] = op->local.seg[i];
-	msg.len += op->local.len;
-	tmpl.src_qp = op->qp->qp_num;
-	tmpl.sl = ah->attr.sl;
+	for (uint32_t i = 0; i < m->payload->num; i++)
+		msg.seg[msg.num++] = m->payload->seg[i];
+	msg.len += m->payload->len;
+	tmpl.src_qp = m->src_qp;
+	tmpl.sl = m->sl;
 	tmpl.wc_flags = IBV_WC_GRH;
-	if (w->opcode == IBV_WR_SEND_WITH_IMM) {
-		tmpl.imm_data = w->imm_data;
+	if (m->with_imm) {
+		tmpl.imm_data = m->imm_data;
 		tmpl.wc_flags |= IBV_WC_WITH_IMM;
 	}
 	/* A receive error is the receiver's alone: the sender never learns. */
-	sw_recv_deliver(op->d, &r, &msg, &tmpl, w->send_flags & IBV_SEND_SOLICITED);
+	sw_recv_deliver(d, &r, &msg, &tmpl, m->solicited);
+}
+
+static void ud_deliver_local(struct sw_op *op, const struct apird_ah *ah, struct apird_qp *dst)
+{
+	const struct apir_send_wqe *w = op->w;
+	const union ibv_gid *own = apird_local_gid(op->d);
+	struct sw_ud_msg m = {
+		.sgid = own,
+		.dgid = ah->attr.is_global ? &ah->attr.grh.dgid : own,
+		.traffic_class = ah->attr.grh.traffic_class,
+		.flow_label = ah->attr.grh.flow_label,
+		.hop_limit = ah->attr.grh.hop_limit,
+		.sl = ah->attr.sl,
+		.src_qp = op->qp->qp_num,
+		.with_imm = w->opcode == IBV_WR_SEND_WITH_IMM,
+		.imm_data = w->imm_data,
+		.solicited = w->send_flags & IBV_SEND_SOLICITED,
+		.payload = &op->local,
+	};
+
+	sw_ud_deliver(op->d, dst, &m);
 }
 
 void sw_ud_send(struct sw_op *op)
@@ -90,7 +105,13 @@ void sw_ud_send(struct sw_op *op)
 		op->status = IBV_WC_LOC_LEN_ERR;
 		return;
 	}
-	dst = ud_destination(op, ah);
+	if (!apird_av_is_local(op->d, &ah->attr)) {
+		/* Another apird's GID: only the fabric engine reaches it. */
+		if (op->d->fabric)
+			apird_fabric_ud_send(op, ah);
+		return;
+	}
+	dst = ud_destination(op);
 	if (dst)
-		ud_deliver(op, ah, dst);
+		ud_deliver_local(op, ah, dst);
 }

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fabric engine: RC, UC and UD queue pairs whose peer is a QP of
+ * another apird, carried by libfabric.
+ *
+ * Endpoint. One FI_EP_RDM endpoint per apird (provider by name, default
+ * "tcp;ofi_rxm"), bound to fabric_addr; one AV (a cache GID -> fi_addr_t,
+ * fab_peer.c); one CQ for everything, with a wait fd in apird's epoll set
+ * when the provider has one. Data progress is manual: apird's loop polls
+ * the CQ every iteration (apird_fabric_poll), and before sleeping asks
+ * fi_trywait whether it may.
+ *
+ * Naming. A port GID is ::ffff:<fabric IP> of the apird that owns the QP,
+ * so an RTR address vector names the peer apird: its fabric address is
+ * that IP and the default port (or a "peer = IP:PORT" line).
+ *
+ * Memory. Every apird MR is registered with the fabric domain under an
+ * internal random 64-bit key that guests never see (fab_region.c): guest
+ * rkeys are checked by the apird that owns the memory, exactly as the
+ * local engine checks them (engine_sw's sw_remote_resolve); fabric keys
+ * only let two apirds move bytes they already agreed on. Deregistration
+ * closes the fabric registration, so a revoked region is unreachable.
+ *
+ * Protocol (fabric_wire.h). The requester (fab_requester.c) turns each
+ * send WQE into a request {QPNs, sequence number = PSN, opcode, rkey,
+ * remote address, length, imm}; up to FAB_WINDOW per QP in flight.
+ * Payloads up to APIR_FAB_EAGER_MAX travel inside the request; larger ones
+ * are named by the requester's segments (fabric key, address, length) and
+ * the responder PULLS them with fi_read straight into the target pages (an
+ * RDMA WRITE's region, a SEND's receive buffers). An RDMA READ is pushed by
+ * the responder with fi_write into the requester's segments; an atomic is
+ * executed by the responder on its memory (engine_sw's atomic code) and
+ * the original value comes back in the ACK.
+ * The responder (fab_responder.c) validates every request against its QP
+ * (connected back to this requester GID and QPN, type, state), PD, rkey,
+ * access and bounds through engine_sw's helpers, executes requests of a
+ * QP strictly in sequence order (the next waits until the previous one's
+ * RMA completed, so a SEND after a WRITE never overtakes it) and answers
+ * each with an ACK or a NAK (REM_ACCESS, REM_INV_REQ, REM_OP, RNR, no such
+ * QP). The requester completes WQEs in order as ACKs arrive.
+ * RNR: the responder NAKs and drops later requests of that QP until the
+ * NAKed sequence number comes again (go-back-N); the requester rewinds to
+ * that WQE and resends after the responder's min_rnr_timer, up to
+ * rnr_retry times (7: forever).
+ * UD: one datagram message (at most the 4096-byte MTU), no ACK; the
+ * receiver checks the Q_Key and drops what it cannot place.
+ *
+ * Faults. No ACK within 4.096 us x 2^timeout (1 s for timeout 0) x
+ * (retry_cnt + 1): the head WQE completes with RETRY_EXC_ERR and the QP
+ * goes to ERR (the rest is flushed). An error completion naming a peer
+ * (connection refused or reset) fails the QPs with requests in flight to
+ * that peer the same way, leaves other QPs alone, and removes the peer
+ * from the AV so a restarted apird there is reached afresh.
+ *
+ * Peers are infrastructure, yet every field of their messages is checked
+ * (fab_wire.c) and a malformed message is dropped and logged once per peer.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apir/log.h"
+#include "fabric.h"
+
+#define FAB_API_VERSION FI_VERSION(1, 9)
+
+void fab_log_fi(const char *what, int ret)
+{
+	apir_err("fabric: %s: %s", what, fi_strerror(ret < 0 ? -ret : ret));
+}
+
+static struct fi_info *fab_hints(const char *provider, bool source)
+{
+	struct fi_info *h = fi_allocinfo();
+
+	if (!h)
+		return NULL;
+	h->caps = FI_MSG | FI_RMA | FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE |
+		  FI_SEND | FI_RECV | (source ? FI_SOURCE : 0);
+	h->mode = FI_CONTEXT | FI_CONTEXT2;
+	h->addr_format = FI_SOCKADDR_IN;
+	h->ep_attr->type = FI_EP_RDM;
+	h->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
+	h->domain_attr->threading = FI_THREAD_DOMAIN;
+	/* ACKs follow their requests' order, and a READ's ACK its data. */
+	h->tx_attr->msg_order = FI_ORDER_SAS;
+	h->rx_attr->msg_order = FI_ORDER_SAS;
+	h->fabric_attr->prov_name = strdup(provider);
+	if (!h->fabric_attr->prov_name) {
+		fi_freeinfo(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* With FI_SOURCE if the provider offers it (a request's sender can then be
+ * checked against the GID it claims), else without. */
+static int fab_getinfo(struct apird_fabric *f)
+{
+	char node[INET_ADDRSTRLEN], service[8];
+	int ret = -FI_ENODATA;
+
+	inet_ntop(AF_INET, &f->cfg.fabric_ip, node, sizeof(node));
+	snprintf(service, sizeof(service), "%u", f->cfg.fabric_port);
+	for (int source = 1; source >= 0 && ret; source--) {
+		struct fi_info *hints = fab_hints(f->cfg.fabric_provider, source);
+
+		if (!hints)
+			return -FI_ENOMEM;
+		ret = fi_getinfo(FAB_API_VERSION, node, service, FI_SOURCE, hints, &f->info);
+		fi_freeinfo(hints);
+		f->has_source = source && !ret;
+	}
+	if (ret)
+		apir_err("fabric: provider '%s' offers no reliable-datagram endpoint with messages "
+			 "and RMA on %s:%s: %s", f->cfg.fabric_provider, node, service,
+			 fi_strerror(-ret));
+	return ret;
+}
+
+static void fab_read_attrs(struct apird_fabric *f)
+{
+	const struct fi_info *i = f->info;
+	uint64_t mr_mode = i->domain_attr->mr_mode;
+	size_t key_size = i->domain_attr->mr_key_size;
+	const char *prov = i->fabric_attr->prov_name;
+
+	f->local_mr = mr_mode & FI_MR_LOCAL;
+	f->virt_addr = mr_mode & FI_MR_VIRT_ADDR;
+	f->prov_key = mr_mode & FI_MR_PROV_KEY;
+	f->key_mask = key_size >= 8 || key_size == 0 ? UINT64_MAX : (1ull << (8 * key_size)) - 1;
+	f->inject_size = i->tx_attr->inject_size;
+	f->max_rma = i->ep_attr->max_msg_size ? i->ep_attr->max_msg_size : FAB_RMA_CHUNK;
+	f->delivery_complete = !(i->tx_attr->msg_order & FI_ORDER_SAW);
+	/* These providers carry everything between two endpoints on one byte
+	 * stream, so RMA data is placed in the order it was issued. */
+	f->ordered_placement = strncmp(prov, "tcp", 3) == 0 || strncmp(prov, "sockets", 7) == 0;
+}
+
+static int fab_open_cq(struct apird_fabric *f)
+{
+	struct fi_cq_attr attr = {
+		.size = FAB_RX_BUFS + FAB_TX_BUFS + FAB_RMA_OPS,
+		.format = FI_CQ_FORMAT_MSG,
+		.wait_obj = FI_WAIT_FD,
+	};
+	int ret = fi_cq_open(f->domain, &attr, &f->cq, NULL);
+
+	if (ret) {
+		attr.wait_obj = FI_WAIT_NONE;
+		ret = fi_cq_open(f->domain, &attr, &f->cq, NULL);
+		if (ret)
+			return ret;
+		apir_info("fabric: the provider's CQ has no wait fd: apird polls it every %llu us "
+			  "while fabric QPs exist", FAB_NO_WAIT_FD_POLL_NS / 1000);
+		return 0;
+	}
+	if (fi_control(&f->cq->fid, FI_GETWAIT, &f->wait_fd))
+		f->wait_fd = -1;
+	return 0;
+}
+
+static int fab_open(struct apird_fabric *f)
+{
+	struct fi_av_attr av_attr = { .type = FI_AV_TABLE };
+	int ret;
+
+	if (f->info->domain_attr->av_type != FI_AV_UNSPEC)
+		av_attr.type = f->info->domain_attr->av_type;
+	ret = fi_fabric(f->info->fabric_attr, &f->fabric, NULL);
+	if (!ret)
+		ret = fi_domain(f->fabric, f->info, &f->domain, NULL);
+	if (!ret)
+		ret = fi_av_open(f->domain, &av_attr, &f->av, NULL);
+	if (!ret)
+		ret = fab_open_cq(f);
+	if (!ret)
+		ret = fi_endpoint(f->domain, f->info, &f->ep, NULL);
+	if (!ret)
+		ret = fi_ep_bind(f->ep, &f->av->fid, 0);
+	if (!ret)
+		ret = fi_ep_bind(f->ep, &f->cq->fid, FI_TRANSMIT | FI_RECV);
+	if (!ret)
+		ret = fi_enable(f->ep);
+	if (ret)
+		fab_log_fi("opening the endpoint", ret);
+	return ret;
+}
+
+static void fab_close(struct apird_fabric *f)
+{
+	if (f->ep)
+		fi_close(&f->ep->fid);
+	fab_buffers_fini(f);
+	fab_regions_free(f);
+	if (f->cq)
+		fi_close(&f->cq->fid);
+	if (f->av)
+		fi_close(&f->av->fid);
+	if (f->domain)
+		fi_close(&f->domain->fid);
+	if (f->fabric)
+		fi_close(&f->fabric->fid);
+	if (f->info)
+		fi_freeinfo(f->info);
+	fab_peers_free(f);
+}
+
+static void gid_of_ipv4(union ibv_gid *gid, struct in_addr ip)
+{
+	memset(gid, 0, sizeof(*gid));
+	gid->raw[10] = 0xff;
+	gid->raw[11] = 0xff;
+	memcpy(&gid->raw[12], &ip.s_addr, 4);
+}
+
+int apird_fabric_start(struct apird *d, const struct apird_config *cfg)
+{
+	struct apird_fabric *f = calloc(1, sizeof(*f));
+	char ip[INET_ADDRSTRLEN];
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	f->d = d;
+	f->cfg = *cfg;
+	f->wait_fd = -1;
+	gid_of_ipv4(&f->gid, cfg->fabric_ip);
+	ret = fab_getinfo(f);
+	if (!ret) {
+		fab_read_attrs(f);
+		ret = fab_open(f);
+	}
+	if (!ret)
+		ret = fab_buffers_init(f);
+	if (ret) {
+		fab_close(f);
+		free(f);
+		return ret == -FI_ENOMEM ? -ENOMEM : -ENODEV;
+	}
+	d->fabric = f;
+	inet_ntop(AF_INET, &cfg->fabric_ip, ip, sizeof(ip));
+	apir_info("fabric: %s:%u, provider %s%s%s", ip, cfg->fabric_port,
+		  f->info->fabric_attr->prov_name, f->wait_fd < 0 ? ", no wait fd" : "",
+		  f->has_source ? "" : ", senders unchecked (no FI_SOURCE)");
+	return 0;
+}
+
+void apird_fabric_stop(struct apird *d)
+{
+	struct apird_fabric *f = fab_of(d);
+
+	if (!f)
+		return;
+	while (f->qps) {
+		struct fab_qp *fq = f->qps;
+
+		f->qps = fq->next;
+		if (fq->qp)
+			fq->qp->remote.engine = NULL;
+		free(fq);
+	}
+	fab_close(f);
+	free(f);
+	d->fabric = NULL;
+}
+
+unsigned int apird_fabric_poll(struct apird *d)
+{
+	struct apird_fabric *f = fab_of(d);
+	unsigned int n;
+
+	if (!f)
+		return 0;
+	d->now_ns = sw_now_ns();
+	n = fab_cq_poll(f);
+	for (struct fab_qp *fq = f->qps, *next; fq; fq = next) {
+		next = fq->next;
+		if (fq->resp.rx && fq->resp.left && !fq->resp.inflight)
+			fab_rma_issue(f, fq);
+		else if (fq->queue && !fq->resp.rx)
+			n += fab_responder_run(f, fq);
+	}
+	return n + fab_requester_timeouts(f);
+}
+
+bool apird_fabric_can_sleep(struct apird *d)
+{
+	struct apird_fabric *f = fab_of(d);
+	struct fid *fids[1];
+
+	if (!f || f->wait_fd < 0)
+		return true;
+	fids[0] = &f->cq->fid;
+	return fi_trywait(f->fabric, fids, 1) == FI_SUCCESS;
+}
+
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+	return !a || (b && b < a) ? b : a;
+}
+
+/* Work the provider will not wake apird for (sends waiting for a
+ * connection, receive buffers to post again, RMA pieces waiting for a
+ * context) is retried on a short timer, as is everything without a wait fd. */
+uint64_t apird_fabric_next_deadline(const struct apird *d)
+{
+	const struct apird_fabric *f = fab_of(d);
+	uint64_t next = 0;
+	bool retry;
+
+	if (!f)
+		return 0;
+	retry = f->backlog || f->repost || (f->wait_fd < 0 && f->qps);
+	for (const struct fab_qp *fq = f->qps; fq; fq = fq->next) {
+		if (fq->sent)
+			next = earlier(next, fq->ack_deadline_ns);
+		if (fq->qp && fq->qp->rnr.waiting && !fq->rnr_resent)
+			next = earlier(next, fq->qp->rnr.retry_at_ns);
+		retry |= fq->resp.rx && fq->resp.left && !fq->resp.inflight;
+	}
+	if (retry)
+		next = earlier(next, sw_now_ns() + FAB_NO_WAIT_FD_POLL_NS);
+	return next;
+}
+
+int apird_fabric_wait_fd(const struct apird *d)
+{
+	const struct apird_fabric *f = fab_of(d);
+
+	return f ? f->wait_fd : -1;
+}
