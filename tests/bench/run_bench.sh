@@ -8,8 +8,8 @@
 # The report is printed and written to $APIR_BUILD_DIR/bench-report.txt.
 # BENCH_APIRD_ARGS adds apird options (e.g. "--config FILE" with spin_us).
 source "$(dirname "$0")/../e2e/lib.sh"
+source "$(dirname "$0")/bench_lib.sh"
 
-BENCH_DIR=$APIR_BUILD_DIR/tests/bench
 REPORT=$APIR_BUILD_DIR/bench-report.txt
 for tool in memcpy_bw shm_pingpong ctrl_rtt; do
 	[[ -x $BENCH_DIR/$tool ]] || fail "$BENCH_DIR/$tool not built"
@@ -20,27 +20,6 @@ TARGET_BW_RATIO=0.6     # ib_write_bw 64 KiB >= 0.6 x memcpy 64 KiB
 TARGET_MPPS=2.0         # ib_write_bw 64 B message rate
 TARGET_LAT_US=3.0       # ib_write_lat 2 B t_typical
 TARGET_CTRL_US=20.0     # ibv_reg_mr 4 KiB median
-
-report_lines=()
-say() {
-	report_lines+=("$*")
-	echo "$*"
-}
-
-# verdict VALUE OP TARGET: PASS or MISS.
-verdict() {
-	awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
-		ok = (op == ">=") ? (v >= t) : (v <= t)
-		print ok ? "PASS" : "MISS"
-	}'
-}
-
-# column FILE BYTES N: column N of the perftest row for message size BYTES.
-column() {
-	perftest_rows "$1" | awk -v b="$2" -v n="$3" '$1 == b { print $n; exit }'
-}
-
-mib_to_gb() { awk -v m="$1" 'BEGIN { printf "%.2f", m * 1048576 / 1e9 }'; }
 
 # ---- the machine ------------------------------------------------------------------
 
@@ -113,6 +92,4 @@ say "$(printf '  %-44s %9s       %9s' "  ib_write_lat 2 B p99, us" "${LAT99[apir
 say "$(printf '  %-44s %9s %-4s' "ibv_reg_mr 4 KiB median, us (<= $TARGET_CTRL_US)" "$reg_median" \
 	"$(verdict "$reg_median" "<=" "$TARGET_CTRL_US")")"
 
-printf '%s\n' "${report_lines[@]}" >"$REPORT"
-echo ""
-echo "report written to $REPORT"
+write_report "$REPORT"

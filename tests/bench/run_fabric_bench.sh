@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# apir across two hosts next to libfabric itself, in one run, between the
+# same two network namespaces (tests/e2e/hosts.sh) and with the same
+# provider: first the raw baseline (fabric_baseline.c: fi_send ping-pong of
+# 8 B, fi_write bandwidth at 64 KiB and 1 MiB), then unmodified perftest
+# through apir with one apird per host (ib_write_bw 64 KiB and 1 MiB,
+# ib_write_lat 2 B, on both perftest code paths), the ratios, and PASS/MISS
+# against the targets of docs/PERFORMANCE.md. Slow numbers never fail this
+# script; a measurement that cannot be taken does.
+#
+# The report is printed and written to $APIR_BUILD_DIR/fabric-bench-report.txt.
+# APIR_FABRIC_PROVIDER picks another provider for both (default tcp;ofi_rxm).
+source "$(dirname "$0")/../e2e/hosts.sh"
+source "$(dirname "$0")/bench_lib.sh"
+
+REPORT=$APIR_BUILD_DIR/fabric-bench-report.txt
+PROVIDER=${APIR_FABRIC_PROVIDER:-tcp;ofi_rxm}
+BASELINE=$BENCH_DIR/fabric_baseline
+[[ -x $BASELINE ]] || fail "$BASELINE not built"
+
+# Targets (docs/PERFORMANCE.md, cross-host).
+TARGET_BW_RATIO=0.9      # ib_write_bw 1 MiB >= 0.9 x raw fi_write 1 MiB
+TARGET_LAT_EXTRA_US=5    # ib_write_lat 2 B t_typical <= raw one-way 8 B latency + 5 us
+
+hosts_create 2
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- libfabric alone (no apird running yet) ---------------------------------------------
+
+spawn_on A raw.server "$BASELINE" --provider "$PROVIDER" server "${E2E_HOST_ADDR[A]}"
+raw_spid=$SPAWNED_PID
+wait_listening 7479 "$raw_spid" A || fail "fabric_baseline server did not listen: $(cat "$(out raw.server)")"
+spawn_on B raw.client "$BASELINE" --provider "$PROVIDER" client "${E2E_HOST_ADDR[A]}"
+rc=0
+wait_for "$SPAWNED_PID" 300 || rc=$?
+((rc == 0)) || fail "fabric_baseline client exited $rc: $(cat "$(out raw.client)")"
+wait_for "$raw_spid" 15 || fail "fabric_baseline server failed: $(cat "$(out raw.server)")"
+read -r _ _ raw_rtt raw_oneway < <(grep '^pingpong ' "$(out raw.client)")
+read -r _ _ raw_64k < <(grep '^write 65536 ' "$(out raw.client)")
+read -r _ _ raw_1m < <(grep '^write 1048576 ' "$(out raw.client)")
+[[ -n $raw_rtt && -n $raw_oneway && -n $raw_64k && -n $raw_1m ]] ||
+	fail "could not read fabric_baseline results: $(cat "$(out raw.client)")"
+
+# ---- apir: one apird per host, perftest server on A, client on B ---------------------------
+
+APIRD_LOG_LEVEL=info start_host_apirds
+declare -A BW64K BW1M LAT LAT99
+for p in apir mlx5; do
+	pair_on "bw64k.$p" A B "$p" ib_write_bw -F -s 65536 -n 20000
+	BW64K[$p]=$(mib_to_gb "$(column "$(out "bw64k.$p.client")" 65536 4)")
+	pair_on "bw1m.$p" A B "$p" ib_write_bw -F -s 1048576 -n 2000
+	BW1M[$p]=$(mib_to_gb "$(column "$(out "bw1m.$p.client")" 1048576 4)")
+	pair_on "lat.$p" A B "$p" ib_write_lat -F -s 2 -n 5000
+	LAT[$p]=$(column "$(out "lat.$p.client")" 2 5)
+	LAT99[$p]=$(column "$(out "lat.$p.client")" 2 8)
+	[[ -n ${BW64K[$p]} && -n ${BW1M[$p]} && -n ${LAT[$p]} && -n ${LAT99[$p]} ]] ||
+		fail "could not read perftest results ($p path)"
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- report -------------------------------------------------------------------------------------
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+extra() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f", a - b }'; }
+lat_limit=$(awk -v r="$raw_oneway" -v x="$TARGET_LAT_EXTRA_US" 'BEGIN { printf "%.2f", r + x }')
+
+say "apir cross-host benchmark report ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores," \
+	"$(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1), $(uname -r))"
+say "two network namespaces joined by a veth pair, provider $PROVIDER;" \
+	"load average $load_before before, $load_after after"
+say ""
+say "libfabric alone (fabric_baseline, FI_EP_RDM)"
+say "  fi_send 8 B ping-pong              ${raw_rtt} us round trip, ${raw_oneway} us one way (median)"
+say "  fi_write 64 KiB                    ${raw_64k} GB/s"
+say "  fi_write 1 MiB                     ${raw_1m} GB/s"
+say ""
+say "apir, perftest server on host A, client on host B (one apird per host)"
+say "$(printf '  %-36s %12s %12s' '' post_send wr_api/mlx5)"
+say "$(printf '  %-36s %12s %12s' 'ib_write_bw 64 KiB, GB/s' "${BW64K[apir]}" "${BW64K[mlx5]}")"
+say "$(printf '  %-36s %12s %12s' '  / raw fi_write 64 KiB' "$(ratio "${BW64K[apir]}" "$raw_64k")" \
+	"$(ratio "${BW64K[mlx5]}" "$raw_64k")")"
+say "$(printf '  %-36s %12s %12s' 'ib_write_bw 1 MiB, GB/s' "${BW1M[apir]}" "${BW1M[mlx5]}")"
+say "$(printf '  %-36s %12s %12s' 'ib_write_lat 2 B t_typical, us' "${LAT[apir]}" "${LAT[mlx5]}")"
+say "$(printf '  %-36s %12s %12s' 'ib_write_lat 2 B p99, us' "${LAT99[apir]}" "${LAT99[mlx5]}")"
+say "$(printf '  %-36s %12s %12s' '  - raw one-way 8 B, us' "$(extra "${LAT[apir]}" "$raw_oneway")" \
+	"$(extra "${LAT[mlx5]}" "$raw_oneway")")"
+say ""
+# row LABEL OP TARGET POST_SEND_VALUE WR_VALUE: one target, both paths.
+row() {
+	say "$(printf '  %-50s %8s %-4s %8s %-4s' "$1 ($2 $3)" \
+		"$4" "$(verdict "$4" "$2" "$3")" "$5" "$(verdict "$5" "$2" "$3")")"
+}
+say "$(printf '  %-50s %13s %13s' target post_send wr_api/mlx5)"
+row "ib_write_bw 1 MiB / raw fi_write 1 MiB" ">=" "$TARGET_BW_RATIO" \
+	"$(ratio "${BW1M[apir]}" "$raw_1m")" "$(ratio "${BW1M[mlx5]}" "$raw_1m")"
+row "ib_write_lat 2 B t_typical, us (raw one-way + $TARGET_LAT_EXTRA_US)" "<=" "$lat_limit" \
+	"${LAT[apir]}" "${LAT[mlx5]}"
+
+write_report "$REPORT"
