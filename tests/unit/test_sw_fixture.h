@@ -26,6 +26,7 @@
 #include "unit.h"
 
 #define FX_MAX_OBJS 64
+#define FX_MAX_SESSIONS 4
 #define FX_ALL_ACCESS (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		       IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
 
@@ -36,8 +37,9 @@ struct fx_area {
 
 static struct {
 	struct apird d;
-	struct apird_session *s[2];      /* two guests */
-	int peer_sock[2];
+	struct apird_session *s[FX_MAX_SESSIONS];  /* guests: 0 and 1 on d, more on other daemons */
+	int peer_sock[FX_MAX_SESSIONS];
+	unsigned int nsessions;
 	struct apird_qp *qps[FX_MAX_OBJS];
 	unsigned int nqps;
 	struct apird_mr *mrs[FX_MAX_OBJS];
@@ -73,41 +75,60 @@ static inline void *fx_alloc(size_t len)
 	return p;
 }
 
+/* A guest of daemon d; returns its index in fx.s. */
+static inline int fx_session(struct apird *d)
+{
+	int sp[2], i = (int)fx.nsessions++;
+
+	CU_ASSERT_FATAL(i < FX_MAX_SESSIONS);
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
+	fx.s[i] = apird_session_create(d, sp[0]);
+	CU_ASSERT_FATAL(fx.s[i] != NULL);
+	fx.peer_sock[i] = sp[1];
+	/* The tests read async events where a frontend would. */
+	CU_ASSERT_FATAL(fcntl(fx.s[i]->async_read_fd, F_SETFL, O_NONBLOCK) == 0);
+	return i;
+}
+
+/* fx.d from cfg, with guests 0 and 1. */
+static inline void fx_setup_with(const struct apird_config *cfg)
+{
+	memset(&fx, 0, sizeof(fx));
+	apir_log_init("test_sw", cfg->log_level);
+	CU_ASSERT_FATAL(apird_daemon_init(&fx.d, cfg) == 0);
+	fx_session(&fx.d);
+	fx_session(&fx.d);
+	fx.next_iova = 0x100000000ull;
+}
+
 static inline void fx_setup(void)
 {
 	struct apird_config cfg;
 
-	memset(&fx, 0, sizeof(fx));
 	apird_config_defaults(&cfg);
 	cfg.log_level = APIR_LOG_ERROR;
-	apir_log_init("test_sw", APIR_LOG_ERROR);
-	CU_ASSERT_FATAL(apird_daemon_init(&fx.d, &cfg) == 0);
-	for (int i = 0; i < 2; i++) {
-		int sp[2];
-
-		CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
-		fx.s[i] = apird_session_create(&fx.d, sp[0]);
-		CU_ASSERT_FATAL(fx.s[i] != NULL);
-		fx.peer_sock[i] = sp[1];
-		/* The tests read async events where a frontend would. */
-		CU_ASSERT_FATAL(fcntl(fx.s[i]->async_read_fd, F_SETFL, O_NONBLOCK) == 0);
-	}
-	fx.next_iova = 0x100000000ull;
+	fx_setup_with(&cfg);
 }
 
+/* Objects belong to the daemon of their session (fx.d, or another one a
+ * test made with fx_session()). */
 static inline void fx_teardown(void)
 {
 	for (unsigned int i = 0; i < fx.nqps; i++) {
-		sw_qp_detach(&fx.d, fx.qps[i]);
-		apird_qpn_release(&fx.d, fx.qps[i]);
+		struct apird *d = fx.qps[i]->session->d;
+
+		sw_qp_detach(d, fx.qps[i]);
+		apird_fabric_qp_disconnect(d, fx.qps[i]);
+		apird_qpn_release(d, fx.qps[i]);
 		free(fx.qps[i]);
 	}
 	for (unsigned int i = 0; i < fx.nmrs; i++) {
-		apird_mr_keys_release(&fx.d, fx.mrs[i]);
+		apird_mr_keys_release(fx.mrs[i]->session->d, fx.mrs[i]);
+		apird_fabric_mr_unregister(fx.mrs[i]->session->d, fx.mrs[i]);
 		free(fx.mrs[i]);
 	}
 	for (unsigned int i = 0; i < fx.nsrqs; i++) {
-		apird_srqn_release(&fx.d, fx.srqs[i]);
+		apird_srqn_release(fx.srqs[i]->session->d, fx.srqs[i]);
 		free(fx.srqs[i]);
 	}
 	for (unsigned int i = 0; i < fx.nahs; i++) {
@@ -122,7 +143,7 @@ static inline void fx_teardown(void)
 		munmap(fx.areas[i].p, fx.areas[i].len);
 	for (unsigned int i = 0; i < fx.nfds; i++)
 		close(fx.fds[i]);
-	for (int i = 0; i < 2; i++)
+	for (unsigned int i = 0; i < fx.nsessions; i++)
 		close(fx.peer_sock[i]);
 }
 
@@ -153,7 +174,8 @@ static inline struct apird_mr *fx_mr(struct apird_pd *pd, size_t len, uint32_t a
 	mr->iova = fx.next_iova;
 	fx.next_iova += mr->map_len + (1ull << 20);
 	memset(mr->base, fill, len);
-	CU_ASSERT_FATAL(apird_mr_keys_assign(&fx.d, mr) == 0);
+	CU_ASSERT_FATAL(apird_mr_keys_assign(pd->session->d, mr) == 0);
+	CU_ASSERT_FATAL(apird_fabric_mr_register(pd->session->d, mr) == 0);
 	fx.mrs[fx.nmrs++] = mr;
 	return mr;
 }
@@ -208,7 +230,7 @@ static inline struct apird_srq *fx_srq(struct apird_pd *pd, uint32_t entries)
 	srq->max_wr = entries;
 	srq->max_sge = APIR_MAX_SGE;
 	srq->ctrl->ring.num_entries = entries;
-	CU_ASSERT_FATAL(apird_srqn_assign(&fx.d, srq) == 0);
+	CU_ASSERT_FATAL(apird_srqn_assign(pd->session->d, srq) == 0);
 	fx.srqs[fx.nsrqs++] = srq;
 	return srq;
 }
@@ -249,7 +271,7 @@ static inline struct apird_qp *fx_qp(struct apird_pd *pd, enum ibv_qp_type type,
 	qp->attr.max_dest_rd_atomic = 1;
 	qp->attr.rnr_retry = 7;
 	qp->attr.min_rnr_timer = 1;
-	CU_ASSERT_FATAL(apird_qpn_assign(&fx.d, qp) == 0);
+	CU_ASSERT_FATAL(apird_qpn_assign(pd->session->d, qp) == 0);
 	fx.qps[fx.nqps++] = qp;
 	return qp;
 }
@@ -280,7 +302,7 @@ static inline void fx_state(struct apird_qp *qp, enum ibv_qp_state state)
 
 	qp->state = state;
 	atomic_store(&qp->ctrl->state, state);
-	sw_qp_state_changed(&fx.d, qp, old);
+	sw_qp_state_changed(qp->session->d, qp, old);
 }
 
 static inline void fx_to_rts(struct apird_qp *qp)

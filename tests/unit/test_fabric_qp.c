@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * QPs across two apirds (test_fabric_fixture.h: two real endpoints over
+ * the loopback device): data placement for every opcode, eager and bulk,
+ * completions in order through a window overrun, SEND never overtaking the
+ * WRITEs before it, RNR NAK with go-back-N and its retry limit, remote
+ * protection errors, a vanished peer QP, a peer apird that is gone, UD,
+ * and hostile messages injected by a peer apird.
+ */
+#include "engine_fabric/fabric.h"
+#include "test_fabric_fixture.h"
+
+#define BIG (1u << 20)
+
+struct pair {
+	struct apird_pd *pd_a, *pd_b;
+	struct apird_cq *cq_a, *cq_b;
+	struct apird_qp *a, *b;          /* a on apird A, b on apird B */
+	struct apird_mr *src, *dst;      /* src on A, dst on B */
+};
+
+static void pair_make(struct pair *p, enum ibv_qp_type type, uint32_t dst_access)
+{
+	p->pd_a = fx_pd(0);
+	p->pd_b = fx_pd(FAB_GUEST_B);
+	p->cq_a = fx_cq(0, 256);
+	p->cq_b = fx_cq(FAB_GUEST_B, 256);
+	p->a = fx_qp(p->pd_a, type, p->cq_a, p->cq_a, NULL);
+	p->b = fx_qp(p->pd_b, type, p->cq_b, p->cq_b, NULL);
+	p->src = fx_mr(p->pd_a, 4 * BIG, FX_ALL_ACCESS, 0);
+	p->dst = fx_mr(p->pd_b, 4 * BIG, dst_access, 0);
+	for (uint32_t i = 0; i < 4 * BIG; i++)
+		p->src->base[i] = (uint8_t)(i * 7 + 3);
+	fab_connect(p->a, p->b);
+}
+
+static struct apir_send_wqe write_wqe(const struct pair *p, uint64_t id, uint64_t off, uint32_t len)
+{
+	struct apir_send_wqe w = fx_wqe(id, IBV_WR_RDMA_WRITE);
+
+	fx_wqe_sge(&w, p->src, off, len);
+	fx_wqe_remote(&w, p->dst, off);
+	return w;
+}
+
+static void expect_ok(struct apird_cq *cq, uint64_t wr_id, enum ibv_wc_opcode opcode)
+{
+	struct apir_cqe c = fab_poll1(cq);
+
+	CU_ASSERT_EQUAL(c.status, IBV_WC_SUCCESS);
+	CU_ASSERT_EQUAL(c.wr_id, wr_id);
+	CU_ASSERT_EQUAL(c.opcode, opcode);
+}
+
+static void test_write_eager_and_bulk(void)
+{
+	struct pair p;
+	struct apir_send_wqe w;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	w = write_wqe(&p, 1, 10, 100);
+	fx_post_send(p.a, &w);
+	w = write_wqe(&p, 2, 4096, BIG);
+	w.num_sge = 0;                                   /* three SGEs gathered */
+	fx_wqe_sge(&w, p.src, 4096, 1000);
+	fx_wqe_sge(&w, p.src, 4096 + 1000, BIG - 2000);
+	fx_wqe_sge(&w, p.src, 4096 + BIG - 1000, 1000);
+	fx_post_send(p.a, &w);
+	expect_ok(p.cq_a, 1, IBV_WC_RDMA_WRITE);
+	expect_ok(p.cq_a, 2, IBV_WC_RDMA_WRITE);
+	CU_ASSERT_EQUAL(memcmp(p.dst->base + 10, p.src->base + 10, 100), 0);
+	CU_ASSERT_EQUAL(p.dst->base[9], 0);
+	CU_ASSERT_EQUAL(p.dst->base[110], 0);
+	CU_ASSERT_EQUAL(memcmp(p.dst->base + 4096, p.src->base + 4096, BIG), 0);
+	CU_ASSERT_EQUAL(p.dst->base[4096 + BIG], 0);
+	CU_ASSERT_EQUAL(p.b->bytes_received, 100 + BIG);
+	CU_ASSERT_EQUAL(p.a->bytes_sent, 100 + BIG);
+	fab_teardown();
+}
+
+static void test_read_and_atomics(void)
+{
+	struct pair p;
+	struct apir_send_wqe w;
+	uint64_t *target;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	for (uint32_t i = 0; i < BIG; i++)
+		p.dst->base[i] = (uint8_t)(i ^ 0x5a);
+	w = fx_wqe(1, IBV_WR_RDMA_READ);                 /* remote 0..BIG into two SGEs */
+	fx_wqe_sge(&w, p.src, 3 * BIG, 5000);
+	fx_wqe_sge(&w, p.src, 2 * BIG, BIG - 5000);
+	fx_wqe_remote(&w, p.dst, 0);
+	fx_post_send(p.a, &w);
+	expect_ok(p.cq_a, 1, IBV_WC_RDMA_READ);
+	CU_ASSERT_EQUAL(memcmp(p.src->base + 3 * BIG, p.dst->base, 5000), 0);
+	CU_ASSERT_EQUAL(memcmp(p.src->base + 2 * BIG, p.dst->base + 5000, BIG - 5000), 0);
+
+	target = (uint64_t *)(p.dst->base + 2 * BIG);
+	*target = 40;
+	w = fx_wqe(2, IBV_WR_ATOMIC_FETCH_AND_ADD);
+	fx_wqe_sge(&w, p.src, 0, 8);
+	fx_wqe_remote(&w, p.dst, 2 * BIG);
+	w.compare_add = 2;
+	fx_post_send(p.a, &w);
+	w = fx_wqe(3, IBV_WR_ATOMIC_CMP_AND_SWP);
+	fx_wqe_sge(&w, p.src, 8, 8);
+	fx_wqe_remote(&w, p.dst, 2 * BIG);
+	w.compare_add = 42;
+	w.swap = 7;
+	fx_post_send(p.a, &w);
+	expect_ok(p.cq_a, 2, IBV_WC_FETCH_ADD);
+	expect_ok(p.cq_a, 3, IBV_WC_COMP_SWAP);
+	CU_ASSERT_EQUAL(*(uint64_t *)p.src->base, 40);
+	CU_ASSERT_EQUAL(*(uint64_t *)(p.src->base + 8), 42);
+	CU_ASSERT_EQUAL(*target, 7);
+	fab_teardown();
+}
+
+/* More WRITEs than the window, then a SEND with immediate: the receive
+ * completion comes only after every byte of every WRITE is in place, and
+ * the requester's completions come in posting order. */
+static void test_send_after_writes(void)
+{
+	struct apir_recv_wqe r;
+	struct apir_send_wqe w;
+	struct apir_cqe c;
+	struct pair p;
+	const uint32_t n = FAB_WINDOW + 8, len = 32768;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	r = fx_recv_wqe(77, p.dst, 3 * BIG, 8192);
+	fx_post_recv(p.b, &r);
+	for (uint32_t i = 0; i < n; i++) {
+		w = write_wqe(&p, i, (uint64_t)i * len, len);
+		fx_post_send(p.a, &w);
+	}
+	w = fx_wqe(n, IBV_WR_SEND_WITH_IMM);
+	fx_wqe_sge(&w, p.src, 3 * BIG + 100, 6000);      /* bulk: pulled by the responder */
+	w.imm_data = htonl(0xabcd);
+	fx_post_send(p.a, &w);
+	c = fab_poll1(p.cq_b);
+	CU_ASSERT_EQUAL(c.status, IBV_WC_SUCCESS);
+	CU_ASSERT_EQUAL(c.wr_id, 77);
+	CU_ASSERT_EQUAL(c.opcode, IBV_WC_RECV);
+	CU_ASSERT_EQUAL(c.byte_len, 6000);
+	CU_ASSERT_EQUAL(c.src_qp, p.a->qp_num);
+	CU_ASSERT_EQUAL(c.imm_data, htonl(0xabcd));
+	CU_ASSERT(c.wc_flags & IBV_WC_WITH_IMM);
+	CU_ASSERT_EQUAL(memcmp(p.dst->base, p.src->base, (size_t)n * len), 0);
+	CU_ASSERT_EQUAL(memcmp(p.dst->base + 3 * BIG, p.src->base + 3 * BIG + 100, 6000), 0);
+	for (uint32_t i = 0; i <= n; i++)
+		expect_ok(p.cq_a, i, i < n ? IBV_WC_RDMA_WRITE : IBV_WC_SEND);
+	fab_teardown();
+}
+
+static void test_write_with_imm(void)
+{
+	struct apir_recv_wqe r = { .wr_id = 5 };
+	struct apir_send_wqe w;
+	struct apir_cqe c;
+	struct pair p;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	fx_post_recv(p.b, &r);
+	w = write_wqe(&p, 1, 0, 20000);
+	w.opcode = IBV_WR_RDMA_WRITE_WITH_IMM;
+	w.imm_data = htonl(9);
+	fx_post_send(p.a, &w);
+	c = fab_poll1(p.cq_b);
+	CU_ASSERT_EQUAL(c.status, IBV_WC_SUCCESS);
+	CU_ASSERT_EQUAL(c.opcode, IBV_WC_RECV_RDMA_WITH_IMM);
+	CU_ASSERT_EQUAL(c.byte_len, 20000);
+	CU_ASSERT_EQUAL(c.imm_data, htonl(9));
+	CU_ASSERT_EQUAL(c.wr_id, 5);
+	expect_ok(p.cq_a, 1, IBV_WC_RDMA_WRITE);
+	CU_ASSERT_EQUAL(memcmp(p.dst->base, p.src->base, 20000), 0);
+	fab_teardown();
+}
+
+static bool got_rnr_nak(void *qp)
+{
+	return ((struct apird_qp *)qp)->remote.rnr_naks > 0;
+}
+
+/* No receive: RNR NAKs (counted, nothing completes, the WRITE behind the
+ * SEND waits); once a receive is posted both complete, in order. */
+static void test_rnr_then_receive(void)
+{
+	struct apir_recv_wqe r;
+	struct apir_send_wqe w;
+	struct apir_cqe c;
+	struct pair p;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	w = fx_wqe(1, IBV_WR_SEND);
+	fx_wqe_sge(&w, p.src, 0, 64);
+	fx_post_send(p.a, &w);
+	w = write_wqe(&p, 2, 8192, 64);
+	fx_post_send(p.a, &w);
+	CU_ASSERT(fab_pump_until(got_rnr_nak, p.a, FAB_PUMP_TIMEOUT_NS));
+	fab_pump_for(20 * 1000 * 1000);
+	CU_ASSERT(p.a->remote.rnr_naks >= 2);
+	CU_ASSERT(p.b->remote.naks_sent >= 2);
+	CU_ASSERT_EQUAL(fx_poll(p.cq_a, &c), 0);
+	CU_ASSERT_EQUAL(p.dst->base[8192], 0);           /* dropped behind the NAK */
+	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_RTS);
+	r = fx_recv_wqe(9, p.dst, 0, 64);
+	fx_post_recv(p.b, &r);
+	expect_ok(p.cq_b, 9, IBV_WC_RECV);
+	expect_ok(p.cq_a, 1, IBV_WC_SEND);
+	expect_ok(p.cq_a, 2, IBV_WC_RDMA_WRITE);
+	CU_ASSERT_EQUAL(memcmp(p.dst->base + 8192, p.src->base + 8192, 64), 0);
+	fab_teardown();
+}
+
+static void test_rnr_retries_exhausted(void)
+{
+	struct apir_send_wqe w;
+	struct apir_cqe c;
+	struct pair p;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	p.a->attr.rnr_retry = 2;
+	w = fx_wqe(1, IBV_WR_SEND);
+	fx_wqe_sge(&w, p.src, 0, 64);
+	fx_post_send(p.a, &w);
+	w = write_wqe(&p, 2, 0, 64);
+	fx_post_send(p.a, &w);
+	c = fab_poll1(p.cq_a);
+	CU_ASSERT_EQUAL(c.wr_id, 1);
+	CU_ASSERT_EQUAL(c.status, IBV_WC_RNR_RETRY_EXC_ERR);
+	c = fab_poll1(p.cq_a);
+	CU_ASSERT_EQUAL(c.wr_id, 2);
+	CU_ASSERT_EQUAL(c.status, IBV_WC_WR_FLUSH_ERR);
+	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_ERR);
+	CU_ASSERT_EQUAL(p.a->remote.rnr_naks, 3);       /* the first try and 2 retries */
+	fab_teardown();
+}
+
+/* A forged rkey and a region without remote write: REM_ACCESS_ERR at the
+ * requester, the responder QP in ERR with IBV_EVENT_QP_ACCESS_ERR, and not
+ * a byte written. */
+static void test_remote_access_errors(void)
+{
+	struct apir_async_event_rec ev;
+	struct apir_send_wqe w;
+	struct apir_cqe c;
+	struct pair p;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ);
+	w = write_wqe(&p, 1, 0, 64);
+	fx_post_send(p.a, &w);
+	c = fab_poll1(p.cq_a);
+	CU_ASSERT_EQUAL(c.status, IBV_WC_REM_ACCESS_ERR);
+	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_ERR);
+	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_ERR);
+	CU_ASSERT_EQUAL(read(fx.s[FAB_GUEST_B]->async_read_fd, &ev, sizeof(ev)), (ssize_t)sizeof(ev));
+	CU_ASSERT_EQUAL(ev.event_type, IBV_EVENT_QP_ACCESS_ERR);
+	CU_ASSERT_EQUAL(p.dst->base[0], 0);
+	fab_teardown();
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	w = write_wqe(&p, 1, 0, BIG);
+	w.rkey ^= 0x1000;                                /* forged */
+	fx_post_send(p.a, &w);
+	CU_ASSERT_EQUAL(fab_poll1(p.cq_a).status, IBV_WC_REM_ACCESS_ERR);
+	fab_teardown();
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	w = fx_wqe(2, IBV_WR_RDMA_READ);
+	fx_wqe_sge(&w, p.src, 0, 4096);
+	fx_wqe_remote(&w, p.dst, 4 * BIG - 100);
+	fx_post_send(p.a, &w);
+	CU_ASSERT_EQUAL(fab_poll1(p.cq_a).status, IBV_WC_REM_ACCESS_ERR);
+	fab_teardown();
+}
+
+/* The peer QP is not connected back (its destination is another QP):
+ * nobody here answers for it, RETRY_EXC_ERR without waiting the timeout. */
+static void test_peer_qp_not_connected(void)
+{
+	struct apir_send_wqe w;
+	struct pair p;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	p.b->remote.qpn ^= 1;
+	w = write_wqe(&p, 1, 0, 64);
+	fx_post_send(p.a, &w);
+	CU_ASSERT_EQUAL(fab_poll1(p.cq_a).status, IBV_WC_RETRY_EXC_ERR);
+	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_RTS);
+	CU_ASSERT_EQUAL(p.dst->base[0], 0);
+	fab_teardown();
+}
+
+/* The peer apird does not answer at all (B's engine is never run): the
+ * request times out after 4.096 us x 2^timeout x (retry_cnt + 1). */
+static void test_ack_timeout(void)
+{
+	struct apir_send_wqe w;
+	struct apir_cqe c = { .status = IBV_WC_SUCCESS };
+	struct pair p;
+	uint64_t start, end = 0;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	p.a->attr.timeout = 12;                          /* 16.8 ms x 2 */
+	p.a->attr.retry_cnt = 1;
+	w = write_wqe(&p, 1, 0, 64);
+	fx_post_send(p.a, &w);
+	start = sw_now_ns();
+	while (!fx_poll(p.cq_a, &c) && sw_now_ns() - start < FAB_PUMP_TIMEOUT_NS) {
+		sw_engine_poll(&fx.d);
+		apird_fabric_poll(&fx.d);
+		end = sw_now_ns();
+	}
+	CU_ASSERT_EQUAL(c.status, IBV_WC_RETRY_EXC_ERR);
+	CU_ASSERT(end - start >= 33 * 1000 * 1000);
+	CU_ASSERT(end - start < 500 * 1000 * 1000);
+	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_ERR);
+	fab_teardown();
+}
+
+/* What a crash of apird B leaves: its endpoint closed. */
+static void crash_b(void)
+{
+	for (unsigned int i = 0; i < fx.nqps; i++)
+		if (fx.qps[i]->session->d == &fab_b)
+			apird_fabric_qp_disconnect(&fab_b, fx.qps[i]);
+	for (unsigned int i = 0; i < fx.nmrs; i++)
+		if (fx.mrs[i]->session->d == &fab_b)
+			apird_fabric_mr_unregister(&fab_b, fx.mrs[i]);
+	apird_fabric_stop(&fab_b);
+}
+
+/* B's apird is gone: the QP with requests in flight fails with
+ * RETRY_EXC_ERR (a connection error, at the latest its timeout), an idle
+ * QP to the same peer stays as it is. */
+static void test_peer_apird_gone(void)
+{
+	struct apir_send_wqe w;
+	struct apir_cqe c = { .status = IBV_WC_SUCCESS };
+	struct pair p, idle;
+	uint64_t end;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	pair_make(&idle, IBV_QPT_RC, FX_ALL_ACCESS);
+	w = write_wqe(&p, 1, 0, 64);
+	fx_post_send(p.a, &w);
+	expect_ok(p.cq_a, 1, IBV_WC_RDMA_WRITE);
+	crash_b();
+	w = write_wqe(&p, 2, 0, BIG);
+	fx_post_send(p.a, &w);
+	end = sw_now_ns() + FAB_PUMP_TIMEOUT_NS;
+	do {
+		sw_engine_poll(&fx.d);
+		apird_fabric_poll(&fx.d);
+	} while (!fx_poll(p.cq_a, &c) && sw_now_ns() < end);
+	CU_ASSERT_EQUAL(c.wr_id, 2);
+	CU_ASSERT_EQUAL(c.status, IBV_WC_RETRY_EXC_ERR);
+	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_ERR);
+	CU_ASSERT_EQUAL(idle.a->state, IBV_QPS_RTS);
+	fab_teardown();
+}
+
+static void test_ud_across(void)
+{
+	struct apird_pd *pa, *pb;
+	struct apird_cq *ca, *cb;
+	struct apird_qp *a, *b;
+	struct apird_mr *ma, *mb;
+	struct apird_ah *ah;
+	struct apir_recv_wqe r;
+	struct apir_send_wqe w;
+	struct ibv_grh *grh;
+	struct apir_cqe c;
+
+	fab_setup();
+	pa = fx_pd(0);
+	pb = fx_pd(FAB_GUEST_B);
+	ca = fx_cq(0, 64);
+	cb = fx_cq(FAB_GUEST_B, 64);
+	a = fx_qp(pa, IBV_QPT_UD, ca, ca, NULL);
+	b = fx_qp(pb, IBV_QPT_UD, cb, cb, NULL);
+	a->attr.qkey = b->attr.qkey = 0x1111;
+	fx_to_rts(a);
+	fx_to_rts(b);
+	ma = fx_mr(pa, 8192, FX_ALL_ACCESS, 0x61);
+	mb = fx_mr(pb, 8192, FX_ALL_ACCESS, 0);
+	ah = fx_ah(pa, true, apird_local_gid(&fab_b));
+	r = fx_recv_wqe(3, mb, 0, 4096 + 40);
+	fx_post_recv(b, &r);
+	w = fx_wqe(1, IBV_WR_SEND_WITH_IMM);
+	fx_wqe_sge(&w, ma, 0, 4096);
+	w.ah_handle = ah->handle;
+	w.remote_qpn = b->qp_num;
+	w.remote_qkey = 0x80000000;                      /* the sender QP's own Q_Key */
+	w.imm_data = htonl(4);
+	fx_post_send(a, &w);
+	expect_ok(ca, 1, IBV_WC_SEND);
+	c = fab_poll1(cb);
+	CU_ASSERT_EQUAL(c.status, IBV_WC_SUCCESS);
+	CU_ASSERT_EQUAL(c.byte_len, 4096 + 40);
+	CU_ASSERT_EQUAL(c.src_qp, a->qp_num);
+	CU_ASSERT_EQUAL(c.wc_flags, IBV_WC_GRH | IBV_WC_WITH_IMM);
+	CU_ASSERT_EQUAL(c.imm_data, htonl(4));
+	CU_ASSERT_EQUAL(c.sl, 3);
+	grh = (struct ibv_grh *)mb->base;
+	CU_ASSERT_EQUAL(memcmp(&grh->sgid, apird_local_gid(&fx.d), 16), 0);
+	CU_ASSERT_EQUAL(memcmp(&grh->dgid, apird_local_gid(&fab_b), 16), 0);
+	CU_ASSERT_EQUAL(mb->base[40], 0x61);
+	CU_ASSERT_EQUAL(mb->base[40 + 4095], 0x61);
+
+	/* Wrong Q_Key: dropped, the sender's WQE still succeeds. */
+	fx_post_recv(b, &r);
+	w.wr_id = 2;
+	w.remote_qkey = 0x2222;
+	fx_post_send(a, &w);
+	expect_ok(ca, 2, IBV_WC_SEND);
+	fab_pump_for(10 * 1000 * 1000);
+	CU_ASSERT_EQUAL(fx_poll(cb, &c), 0);
+	fab_teardown();
+}
+
+/* ---- hostile peer ------------------------------------------------------------------- */
+
+/* Sends raw bytes from apird B's endpoint to apird A, as a peer apird would. */
+static void inject(const void *msg, size_t len)
+{
+	struct apird_fabric *fb = fab_b.fabric;
+	struct fab_tx *tx = fab_tx_get(fb);
+	int err;
+	struct fab_peer *to = fab_peer_get(fb, apird_local_gid(&fx.d), &err);
+
+	CU_ASSERT_FATAL(tx != NULL && to != NULL);
+	memcpy(tx->buf, msg, len);
+	fab_tx_send(fb, tx, to, len);
+}
+
+static struct apir_fab_req hostile_write(const struct pair *p, uint32_t seq)
+{
+	struct apir_fab_req r;
+
+	memset(&r, 0, sizeof(r));
+	fab_hdr_init(&r.hdr, APIR_FAB_REQ, sizeof(r), apird_local_gid(&fab_b), p->b->qp_num,
+		     p->a->qp_num, seq);
+	r.opcode = IBV_WR_RDMA_WRITE;
+	r.qp_type = IBV_QPT_RC;
+	r.flags = APIR_FAB_REQ_EAGER;
+	return r;
+}
+
+/* Garbage, requests out of sequence, answers to nothing, and a request
+ * claiming another apird's GID: all dropped; the QPs keep working. */
+static void test_hostile_messages(void)
+{
+	uint8_t junk[300];
+	struct apir_fab_req r;
+	struct apir_fab_ack ack;
+	struct apir_send_wqe w;
+	struct pair p;
+	union ibv_gid other;
+
+	fab_setup();
+	other = *apird_local_gid(&fab_b);
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	memset(junk, 0xa5, sizeof(junk));
+	inject(junk, sizeof(junk));
+	r = hostile_write(&p, 0x200 + 5);                /* A expects 0x200 from b */
+	inject(&r, sizeof(r));
+	memset(&ack, 0, sizeof(ack));
+	fab_hdr_init(&ack.hdr, APIR_FAB_ACK, sizeof(ack), apird_local_gid(&fab_b), p.b->qp_num,
+		     p.a->qp_num, 0x100);
+	inject(&ack, sizeof(ack));                       /* nothing is in flight */
+	other.raw[15] ^= 0x40;
+	r = hostile_write(&p, 0x200);
+	memcpy(r.hdr.src_gid, other.raw, 16);
+	inject(&r, sizeof(r));
+	fab_pump_for(20 * 1000 * 1000);
+	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_RTS);
+	CU_ASSERT_EQUAL(p.a->ops_received, 0);
+
+	w = write_wqe(&p, 1, 0, 64);                     /* both ways still work */
+	fx_post_send(p.a, &w);
+	expect_ok(p.cq_a, 1, IBV_WC_RDMA_WRITE);
+	w = fx_wqe(2, IBV_WR_RDMA_WRITE);
+	fx_wqe_sge(&w, p.dst, 0, 64);
+	fx_wqe_remote(&w, p.src, 0);
+	fx_post_send(p.b, &w);
+	expect_ok(p.cq_b, 2, IBV_WC_RDMA_WRITE);
+	fab_teardown();
+}
+
+static CU_TestInfo tests[] = {
+	{ "write eager and bulk", test_write_eager_and_bulk },
+	{ "read and atomics", test_read_and_atomics },
+	{ "send after writes", test_send_after_writes },
+	{ "write with imm", test_write_with_imm },
+	{ "rnr then receive", test_rnr_then_receive },
+	{ "rnr retries exhausted", test_rnr_retries_exhausted },
+	{ "remote access errors", test_remote_access_errors },
+	{ "peer qp not connected", test_peer_qp_not_connected },
+	{ "ack timeout", test_ack_timeout },
+	{ "peer apird gone", test_peer_apird_gone },
+	{ "ud across", test_ud_across },
+	{ "hostile messages", test_hostile_messages },
+	CU_TEST_INFO_NULL,
+};
+
+APIR_UNIT_MAIN({ "fabric qp", tests })
