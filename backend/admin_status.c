@@ -6,7 +6,9 @@
  * memory key or an address of guest memory: whoever can connect to the
  * socket may read all of it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +30,7 @@ struct status_page {
 	Apir__AdminStatusReply reply;
 	Apir__DeviceSummary device;
 	union ibv_gid gid;
+	char fabric_addr[APIRD_FABRIC_ADDR_MAX];
 	struct apird_session **sessions;  /* candidates, by id */
 	struct apird_qp **qps;            /* candidates, by QPN */
 	size_t num_sessions, num_qps;
@@ -163,23 +166,37 @@ static bool qp_has_peer(const struct apird_qp *qp)
 	       qp->state != IBV_QPS_RESET && qp->state != IBV_QPS_INIT && qp->attr.dest_qp_num;
 }
 
+/* A peer on another apird: what the fabric engine connected the QP to. */
+static void remote_peer_fill(const struct apird_qp *qp, struct qp_row *row)
+{
+	Apir__QpInfo *m = &row->info;
+
+	m->peer_remote = true;
+	m->peer_qp_num = qp->remote.qpn;
+	row->peer_gid = qp->remote.gid;
+	/* Packing only reads through this pointer, while qp is alive. */
+	m->peer_fabric_addr = (char *)qp->remote.addr;
+	m->fabric_requests_sent = qp->remote.requests_sent;
+	m->fabric_rnr_naks = qp->remote.rnr_naks;
+	m->fabric_naks_sent = qp->remote.naks_sent;
+}
+
 static void peer_fill(struct apird *d, const struct apird_qp *qp, struct qp_row *row)
 {
-	const struct ibv_ah_attr *av = &qp->attr.ah_attr;
-	const union ibv_gid *own = apird_local_gid(d);
 	Apir__QpInfo *m = &row->info;
 
 	m->has_peer = true;
-	m->peer_qp_num = qp->attr.dest_qp_num;
-	m->peer_remote = av->is_global && memcmp(av->grh.dgid.raw, own->raw, sizeof(own->raw)) != 0;
-	row->peer_gid = m->peer_remote ? av->grh.dgid : *own;
-	m->peer_gid.data = row->peer_gid.raw;
-	m->peer_gid.len = sizeof(row->peer_gid.raw);
-	if (!m->peer_remote) {
+	if (qp->remote.active) {
+		remote_peer_fill(qp, row);
+	} else {
 		const struct apird_qp *peer = apird_qp_lookup(d, qp->attr.dest_qp_num);
 
+		m->peer_qp_num = qp->attr.dest_qp_num;
+		row->peer_gid = *apird_local_gid(d);
 		m->peer_session_id = peer ? peer->session->id : 0;
 	}
+	m->peer_gid.data = row->peer_gid.raw;
+	m->peer_gid.len = sizeof(row->peer_gid.raw);
 }
 
 static void qp_row(struct apird *d, const struct apird_qp *qp, struct qp_row *row)
@@ -235,14 +252,23 @@ static void page_fill(struct apird_call *c, struct status_page *p, const Apir__A
 
 static void device_summary(struct apird_call *c, struct status_page *p)
 {
+	struct apird_config *cfg = &c->d->ctl->cfg;
 	Apir__DeviceSummary *m = &p->device;
 
-	m->device_name = c->d->ctl->cfg.device_name;
+	m->device_name = cfg->device_name;
 	m->version = APIR_VERSION;
 	p->gid = *apird_local_gid(c->d);
 	m->gid.data = p->gid.raw;
 	m->gid.len = sizeof(p->gid.raw);
 	m->pid = (uint32_t)getpid();
+	if (cfg->fabric_enabled) {
+		char ip[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &cfg->fabric_ip, ip, sizeof(ip));
+		snprintf(p->fabric_addr, sizeof(p->fabric_addr), "%s:%u", ip, cfg->fabric_port);
+		m->fabric_addr = p->fabric_addr;
+		m->fabric_provider = cfg->fabric_provider;
+	}
 }
 
 int apird_do_admin_status(struct apird_call *c)

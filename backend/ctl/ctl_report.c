@@ -153,9 +153,12 @@ static void peer_json(struct ctl_json *j, const Apir__QpInfo *q)
 	ctl_json_u64(j, "qpn", q->peer_qp_num);
 	ctl_json_str(j, "gid", gid);
 	ctl_json_bool(j, "remote", q->peer_remote);
-	if (q->peer_remote)
+	if (q->peer_remote) {
 		ctl_json_str(j, "fabric_addr", q->peer_fabric_addr);
-	else if (q->peer_session_id)
+		ctl_json_u64(j, "requests_sent", q->fabric_requests_sent);
+		ctl_json_u64(j, "rnr_naks", q->fabric_rnr_naks);
+		ctl_json_u64(j, "naks_sent", q->fabric_naks_sent);
+	} else if (q->peer_session_id)
 		ctl_json_u64(j, "session", q->peer_session_id);
 	else
 		ctl_json_null(j, "session");

@@ -5,6 +5,7 @@
  * admin session gets no fds and only reads; the status lists the other
  * sessions, their QPs with peers and counters, in pages that fit a frame.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,14 +30,19 @@ struct client {
 
 static struct apird d;
 
+static void up_with(const struct apird_config *cfg)
+{
+	apir_log_init("apird-test", APIR_LOG_ERROR);
+	memset(&d, 0, sizeof(d));
+	CU_ASSERT_FATAL(apird_daemon_init(&d, cfg) == 0);
+}
+
 static void up(void)
 {
 	struct apird_config cfg;
 
-	apir_log_init("apird-test", APIR_LOG_ERROR);
 	apird_config_defaults(&cfg);
-	memset(&d, 0, sizeof(d));
-	CU_ASSERT_FATAL(apird_daemon_init(&d, &cfg) == 0);
+	up_with(&cfg);
 }
 
 static void down(void)
@@ -434,6 +440,70 @@ static void test_status_lists_sessions_and_qps(void)
 	down();
 }
 
+/* A TCP port of 127.0.0.1 that nobody uses right now. */
+static uint16_t free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CU_ASSERT_FATAL(s >= 0);
+	CU_ASSERT_FATAL(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CU_ASSERT_FATAL(getsockname(s, (struct sockaddr *)&a, &len) == 0);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+/* With the fabric on, a QP connected to another apird's QP shows that
+ * apird's GID and fabric address, and the fabric engine's counters. */
+static void test_status_remote_peer(void)
+{
+	union ibv_gid far = { .raw = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 9 } };
+	struct client v, admin;
+	struct apird_config cfg;
+	const Apir__AdminStatusReply *r;
+	const Apir__QpInfo *q;
+	Apir__Response *resp;
+	uint32_t pd, cq, h, qpn;
+	char err[128], addr[32];
+
+	apird_config_defaults(&cfg);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", free_port());
+	CU_ASSERT_FATAL(apird_config_set(&cfg, "fabric_addr", addr, err, sizeof(err)) == 0);
+	up_with(&cfg);
+	client_open(&v);
+	client_open(&admin);
+	hello(&v, "far", "unix");
+	hello(&admin, "apirctl", APIR_TRANSPORT_ADMIN);
+	pd = alloc_pd(&v);
+	cq = create_cq(&v);
+	qpn = create_qp(&v, pd, cq, IBV_QPT_RC, &h);
+	to_init(&v, h);
+	to_rtr(&v, h, 0x123456, &far);
+	apird_qp_lookup(&d, qpn)->remote.requests_sent = 11;
+	apird_qp_lookup(&d, qpn)->remote.rnr_naks = 2;
+	apird_qp_lookup(&d, qpn)->remote.naks_sent = 3;
+
+	resp = admin_status(&admin, 0, 0);
+	r = resp->admin_status;
+	CU_ASSERT_STRING_EQUAL(r->device->fabric_addr, addr);
+	CU_ASSERT_STRING_EQUAL(r->device->fabric_provider, "tcp;ofi_rxm");
+	q = qp_info(r, qpn);
+	CU_ASSERT_FATAL(q != NULL);
+	CU_ASSERT(q->has_peer && q->peer_remote);
+	CU_ASSERT_EQUAL(q->peer_qp_num, 0x123456);
+	CU_ASSERT(q->peer_gid.len == 16 && memcmp(q->peer_gid.data, far.raw, 16) == 0);
+	CU_ASSERT_STRING_EQUAL(q->peer_fabric_addr, "127.0.0.9:7471");
+	CU_ASSERT_EQUAL(q->peer_session_id, 0);
+	CU_ASSERT_EQUAL(q->fabric_requests_sent, 11);
+	CU_ASSERT_EQUAL(q->fabric_rnr_naks, 2);
+	CU_ASSERT_EQUAL(q->fabric_naks_sent, 3);
+	status_of(resp);
+	close(v.sock);
+	close(admin.sock);
+	down();
+}
+
 /* Many QPs: pages that each fit a frame, every QP exactly once, in order. */
 #define MANY_QPS 2500u
 
@@ -491,6 +561,7 @@ static void test_status_pages(void)
 static CU_TestInfo admin_tests[] = {
 	{ "admin session", test_admin_session },
 	{ "status lists sessions and QPs", test_status_lists_sessions_and_qps },
+	{ "status of a remote peer", test_status_remote_peer },
 	{ "status pages", test_status_pages },
 	CU_TEST_INFO_NULL,
 };
