@@ -27,21 +27,32 @@ TARGET_LAT_EXTRA_US=5    # ib_write_lat 2 B t_typical <= raw one-way 8 B latency
 hosts_create 2
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# ---- libfabric alone (no apird running yet) ---------------------------------------------
+# ---- libfabric alone -------------------------------------------------------------------
 
-spawn_on A raw.server "$BASELINE" --provider "$PROVIDER" server "${E2E_HOST_ADDR[A]}"
-raw_spid=$SPAWNED_PID
-wait_listening 7479 "$raw_spid" A || fail "fabric_baseline server did not listen: $(cat "$(out raw.server)")"
-spawn_on B raw.client "$BASELINE" --provider "$PROVIDER" client "${E2E_HOST_ADDR[A]}"
-rc=0
-wait_for "$SPAWNED_PID" 300 || rc=$?
-((rc == 0)) || fail "fabric_baseline client exited $rc: $(cat "$(out raw.client)")"
-wait_for "$raw_spid" 15 || fail "fabric_baseline server failed: $(cat "$(out raw.server)")"
-read -r _ _ raw_rtt raw_oneway < <(grep '^pingpong ' "$(out raw.client)")
-read -r _ _ raw_64k < <(grep '^write 65536 ' "$(out raw.client)")
-read -r _ _ raw_1m < <(grep '^write 1048576 ' "$(out raw.client)")
-[[ -n $raw_rtt && -n $raw_oneway && -n $raw_64k && -n $raw_1m ]] ||
-	fail "could not read fabric_baseline results: $(cat "$(out raw.client)")"
+# raw_baseline NAME: fabric_baseline server on A, client on B; sets
+# RAW[NAME.rtt], RAW[NAME.oneway], RAW[NAME.64k], RAW[NAME.1m].
+declare -A RAW
+raw_baseline() {
+	local spid rc=0 f
+	spawn_on A "$1.server" "$BASELINE" --provider "$PROVIDER" server "${E2E_HOST_ADDR[A]}"
+	spid=$SPAWNED_PID
+	wait_listening 7479 "$spid" A || fail "fabric_baseline server did not listen: $(cat "$(out "$1.server")")"
+	spawn_on B "$1.client" "$BASELINE" --provider "$PROVIDER" client "${E2E_HOST_ADDR[A]}"
+	wait_for "$SPAWNED_PID" 300 || rc=$?
+	f=$(out "$1.client")
+	((rc == 0)) || fail "fabric_baseline client exited $rc: $(cat "$f")"
+	wait_for "$spid" 15 || fail "fabric_baseline server failed: $(cat "$(out "$1.server")")"
+	read -r _ _ "RAW[$1.rtt]" "RAW[$1.oneway]" < <(grep '^pingpong ' "$f")
+	read -r _ _ "RAW[$1.64k]" < <(grep '^write 65536 ' "$f")
+	read -r _ _ "RAW[$1.1m]" < <(grep '^write 1048576 ' "$f")
+	[[ -n ${RAW[$1.rtt]:-} && -n ${RAW[$1.oneway]:-} && -n ${RAW[$1.64k]:-} && -n ${RAW[$1.1m]:-} ]] ||
+		fail "could not read fabric_baseline results: $(cat "$f")"
+}
+
+# The baseline runs before and after apir (no apird running either time);
+# the better of the two is the reference, so a load that came and went
+# during the run does not flatter apir.
+raw_baseline raw.before
 
 # ---- apir: one apird per host, perftest server on A, client on B ---------------------------
 
@@ -61,7 +72,16 @@ for p in apir mlx5; do
 	[[ -n ${BW64K[$p]} && -n ${BW1M[$p]} && -n ${LAT[$p]} && -n ${LAT99[$p]} ]] ||
 		fail "could not read perftest results ($p path)"
 done
+for h in A B; do
+	stop_apird_on "$h" || fail "apird on $h did not stop cleanly"
+done
+raw_baseline raw.after
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+best() { awk -v a="$1" -v b="$2" -v op="$3" 'BEGIN { print (op == "max") == (a + 0 >= b + 0) ? a : b }'; }
+raw_rtt=$(best "${RAW[raw.before.rtt]}" "${RAW[raw.after.rtt]}" min)
+raw_oneway=$(best "${RAW[raw.before.oneway]}" "${RAW[raw.after.oneway]}" min)
+raw_64k=$(best "${RAW[raw.before.64k]}" "${RAW[raw.after.64k]}" max)
+raw_1m=$(best "${RAW[raw.before.1m]}" "${RAW[raw.after.1m]}" max)
 
 # ---- report -------------------------------------------------------------------------------------
 
@@ -74,10 +94,12 @@ say "apir cross-host benchmark report ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cor
 say "two network namespaces joined by a veth pair, provider $PROVIDER;" \
 	"load average $load_before before, $load_after after"
 say ""
-say "libfabric alone (fabric_baseline, FI_EP_RDM)"
-say "  fi_send 8 B ping-pong              ${raw_rtt} us round trip, ${raw_oneway} us one way (median)"
-say "  fi_write 64 KiB                    ${raw_64k} GB/s"
-say "  fi_write 1 MiB                     ${raw_1m} GB/s"
+say "libfabric alone (fabric_baseline, FI_EP_RDM), before and after apir; the better is the reference"
+say "$(printf '  %-36s %12s %12s %12s' '' before after reference)"
+say "$(printf '  %-36s %12s %12s %12s' 'fi_send 8 B round trip, us (median)' "${RAW[raw.before.rtt]}" "${RAW[raw.after.rtt]}" "$raw_rtt")"
+say "$(printf '  %-36s %12s %12s %12s' '  one way, us' "${RAW[raw.before.oneway]}" "${RAW[raw.after.oneway]}" "$raw_oneway")"
+say "$(printf '  %-36s %12s %12s %12s' 'fi_write 64 KiB, GB/s' "${RAW[raw.before.64k]}" "${RAW[raw.after.64k]}" "$raw_64k")"
+say "$(printf '  %-36s %12s %12s %12s' 'fi_write 1 MiB, GB/s' "${RAW[raw.before.1m]}" "${RAW[raw.after.1m]}" "$raw_1m")"
 say ""
 say "apir, perftest server on host A, client on host B (one apird per host)"
 say "$(printf '  %-36s %12s %12s' '' post_send wr_api/mlx5)"
