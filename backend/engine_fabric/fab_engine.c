@@ -57,6 +57,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +218,29 @@ static void gid_of_ipv4(union ibv_gid *gid, struct in_addr ip)
 	memcpy(&gid->raw[12], &ip.s_addr, 4);
 }
 
+/* Providers start threads of their own (connection management,
+ * progress). They must never take apird's signals (SIGTERM would then kill
+ * apird without its clean shutdown), so they are created with every signal
+ * blocked; threads they create later inherit the mask of apird's thread,
+ * which blocks the signals it receives through its signalfd. */
+static int fab_open_all(struct apird_fabric *f)
+{
+	sigset_t all, old;
+	int ret;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = fab_getinfo(f);
+	if (!ret) {
+		fab_read_attrs(f);
+		ret = fab_open(f);
+	}
+	if (!ret)
+		ret = fab_buffers_init(f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
 int apird_fabric_start(struct apird *d, const struct apird_config *cfg)
 {
 	struct apird_fabric *f = calloc(1, sizeof(*f));
@@ -228,13 +253,7 @@ int apird_fabric_start(struct apird *d, const struct apird_config *cfg)
 	f->cfg = *cfg;
 	f->wait_fd = -1;
 	gid_of_ipv4(&f->gid, cfg->fabric_ip);
-	ret = fab_getinfo(f);
-	if (!ret) {
-		fab_read_attrs(f);
-		ret = fab_open(f);
-	}
-	if (!ret)
-		ret = fab_buffers_init(f);
+	ret = fab_open_all(f);
 	if (ret) {
 		fab_close(f);
 		free(f);
