@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+#
+# Harness sourced by every tests/vm/test_*.sh, on top of tests/e2e/lib.sh
+# (temp dir, spawn, wait_for, apird, cleanup of every process group it
+# started). Adds the guest image (built once per build tree, rebuilt when
+# an input is newer) and spawn_vm, which boots a guest under TCG and
+# removes its RAM file on any exit.
+#
+# Environment (set by ctest, see tests/vm/CMakeLists.txt):
+#   APIR_BUILD_DIR   build tree with lib/libibverbs.so.1; the image goes to
+#                    APIR_BUILD_DIR/vm-image
+#   VM_TIMEOUT       seconds a guest may run (default 55)
+
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+
+APIR_VM=$APIR_SOURCE_DIR/scripts/apir-vm
+VM_IMAGE=$APIR_BUILD_DIR/vm-image
+VM_TIMEOUT=${VM_TIMEOUT:-55}
+VM_RAM_FILES=()
+
+# The guest would need the ASan runtime loaded ahead of everything: the VM
+# tests run on the plain build only.
+if e2e_sanitizer_build; then
+	e2e_log "SKIP: sanitizer build (the guest image has no ASan runtime)"
+	exit 77
+fi
+
+vm_remove_ram_files() {
+	rm -f "${VM_RAM_FILES[@]}"
+}
+E2E_CLEANUP_HOOKS+=(vm_remove_ram_files)
+
+# vm_image: builds the guest image unless it is newer than all its inputs.
+vm_image() {
+	local lib=$APIR_BUILD_DIR/lib/libibverbs.so.1 initramfs=$VM_IMAGE/initramfs.cpio.gz
+	[[ -f $lib ]] || fail "no $lib: build apir first"
+	if [[ -f $initramfs ]] &&
+		[[ -z $(find "$lib" "$APIR_VM" "$APIR_SOURCE_DIR/scripts/vm" -newer "$initramfs" -print -quit) ]]; then
+		return 0
+	fi
+	"$APIR_VM" build-image --build-dir "$APIR_BUILD_DIR" >"$E2E_DIR/build-image.log" 2>&1 ||
+		fail "apir-vm build-image failed: $(tail -n 5 "$E2E_DIR/build-image.log")"
+}
+
+# spawn_vm NAME APIRD_SOCKET 'GUEST COMMAND' [apir-vm run options...]:
+# boots a guest named NAME-<pid> that runs the command and powers off.
+# Sets VM_PID (apir-vm's pid; its exit status is the guest command's) and
+# VM_CONSOLE (the console log).
+spawn_vm() {
+	local tag=$1 name=$1-$$ sock=$2 cmd=$3
+	shift 3
+	VM_CONSOLE=$E2E_DIR/$tag.console.log
+	VM_RAM_FILES+=("/dev/shm/apir-vm-$name")
+	spawn "$tag.vm" "$APIR_VM" run --image "$VM_IMAGE" --apird-socket "$sock" --name "$name" \
+		--timeout "$VM_TIMEOUT" --console-log "$VM_CONSOLE" --cmd "$cmd" "$@"
+	VM_PID=$SPAWNED_PID
+}
+
+# console_has ERE DESCRIPTION: the guest console has a line matching ERE.
+console_has() {
+	tr -d '\r' <"$VM_CONSOLE" | grep -Eq -- "$1" || fail "guest console: no $2 (/$1/)"
+}
+
+console_lacks() {
+	! tr -d '\r' <"$VM_CONSOLE" | grep -Eq -- "$1" || fail "guest console: $2 (/$1/)"
+}
+
+# wait_console ERE SECONDS: wait until the guest console has a line
+# matching ERE; fails the test if the VM exits first or time runs out.
+wait_console() {
+	local deadline=$((SECONDS + $2))
+	until [[ -f $VM_CONSOLE ]] && tr -d '\r' <"$VM_CONSOLE" | grep -Eq -- "$1"; do
+		e2e_alive "$VM_PID" || fail "the VM exited before its console showed /$1/"
+		((SECONDS < deadline)) || fail "the VM console did not show /$1/ within $2 s"
+		sleep 0.05
+	done
+}
