@@ -151,11 +151,14 @@ static void hold_receive(struct fab_resp *r)
 	r->has_recv = true;
 }
 
+/* A receive WQE flushed meanwhile (the QP went to ERR) completed already. */
 static void complete_receive(struct apird_fabric *f, struct fab_qp *fq, enum ibv_wc_opcode opcode)
 {
 	const struct apir_fab_req *q = fq->resp.rx->msg.req;
 	struct apir_cqe c = recv_template(q, opcode);
 
+	if (!fq->resp.has_recv)
+		return;
 	fq->resp.has_recv = false;
 	sw_recv_finish(f->d, &fq->resp.recv, &c, solicited(q));
 }

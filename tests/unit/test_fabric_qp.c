@@ -187,6 +187,50 @@ static bool got_rnr_nak(void *qp)
 	return ((struct apird_qp *)qp)->remote.rnr_naks > 0;
 }
 
+static bool responder_holds_receive(void *qp)
+{
+	const struct fab_qp *fq = ((struct apird_qp *)qp)->remote.engine;
+
+	return fq && fq->resp.rx && fq->resp.has_recv;
+}
+
+/* The responder QP goes to ERR while the SEND's payload is being pulled:
+ * the receive WQE it took completes once, with WR_FLUSH_ERR, and the pull
+ * that ends later completes nothing more. */
+static void test_receive_flushed_during_pull(void)
+{
+	struct apir_recv_wqe r;
+	struct apir_send_wqe w;
+	struct apir_cqe c;
+	struct pair p;
+	uint64_t end;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	r = fx_recv_wqe(4, p.dst, 0, BIG);
+	fx_post_recv(p.b, &r);
+	w = fx_wqe(1, IBV_WR_SEND);
+	fx_wqe_sge(&w, p.src, 0, BIG);
+	fx_post_send(p.a, &w);
+	/* A's progress is manual: while only B runs, B's fi_read is not served. */
+	end = sw_now_ns() + FAB_PUMP_TIMEOUT_NS;
+	sw_engine_poll(&fx.d);
+	while (!responder_holds_receive(p.b) && sw_now_ns() < end) {
+		apird_fabric_poll(&fx.d);
+		sw_engine_poll(&fab_b);
+		apird_fabric_poll(&fab_b);
+	}
+	CU_ASSERT_FATAL(responder_holds_receive(p.b));
+	fx_state(p.b, IBV_QPS_ERR);
+	c = fx_poll1(p.cq_b);
+	CU_ASSERT_EQUAL(c.wr_id, 4);
+	CU_ASSERT_EQUAL(c.status, IBV_WC_WR_FLUSH_ERR);
+	fab_pump_for(50 * 1000 * 1000);
+	CU_ASSERT_EQUAL(fx_poll(p.cq_b, &c), 0);
+	CU_ASSERT_PTR_NULL(((struct fab_qp *)p.b->remote.engine)->resp.rx);
+	fab_teardown();
+}
+
 /* No receive: RNR NAKs (counted, nothing completes, the WRITE behind the
  * SEND waits); once a receive is posted both complete, in order. */
 static void test_rnr_then_receive(void)
@@ -507,6 +551,7 @@ static CU_TestInfo tests[] = {
 	{ "read and atomics", test_read_and_atomics },
 	{ "send after writes", test_send_after_writes },
 	{ "write with imm", test_write_with_imm },
+	{ "receive flushed during a pull", test_receive_flushed_during_pull },
 	{ "rnr then receive", test_rnr_then_receive },
 	{ "rnr retries exhausted", test_rnr_retries_exhausted },
 	{ "remote access errors", test_remote_access_errors },
