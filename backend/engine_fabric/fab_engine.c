@@ -73,7 +73,9 @@ void fab_log_fi(const char *what, int ret)
 	apir_err("fabric: %s: %s", what, fi_strerror(ret < 0 ? -ret : ret));
 }
 
-static struct fi_info *fab_hints(const char *provider, bool source)
+/* inject: ask for injects of any message (no send completion, the buffer
+ * reusable at once); providers that cannot are asked again without. */
+static struct fi_info *fab_hints(const char *provider, bool source, bool inject)
 {
 	struct fi_info *h = fi_allocinfo();
 
@@ -89,6 +91,7 @@ static struct fi_info *fab_hints(const char *provider, bool source)
 	/* ACKs follow their requests' order, and a READ's ACK its data. */
 	h->tx_attr->msg_order = FI_ORDER_SAS;
 	h->rx_attr->msg_order = FI_ORDER_SAS;
+	h->tx_attr->inject_size = inject ? APIR_FAB_MSG_MAX : 0;
 	h->fabric_attr->prov_name = strdup(provider);
 	if (!h->fabric_attr->prov_name) {
 		fi_freeinfo(h);
@@ -98,7 +101,8 @@ static struct fi_info *fab_hints(const char *provider, bool source)
 }
 
 /* With FI_SOURCE if the provider offers it (a request's sender can then be
- * checked against the GID it claims), else without. */
+ * checked against the GID it claims), else without; preferably with
+ * injects of whole messages. */
 static int fab_getinfo(struct apird_fabric *f)
 {
 	char node[INET_ADDRSTRLEN], service[8];
@@ -106,8 +110,9 @@ static int fab_getinfo(struct apird_fabric *f)
 
 	inet_ntop(AF_INET, &f->cfg.fabric_ip, node, sizeof(node));
 	snprintf(service, sizeof(service), "%u", f->cfg.fabric_port);
-	for (int source = 1; source >= 0 && ret; source--) {
-		struct fi_info *hints = fab_hints(f->cfg.fabric_provider, source);
+	for (int attempt = 0; attempt < 4 && ret; attempt++) {
+		bool source = attempt < 2, inject = !(attempt & 1);
+		struct fi_info *hints = fab_hints(f->cfg.fabric_provider, source, inject);
 
 		if (!hints)
 			return -FI_ENOMEM;
