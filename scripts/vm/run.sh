@@ -123,6 +123,12 @@ vm_cleanup() {
 # ours (124 on --timeout, 125 when QEMU failed or printed no marker).
 vm_run() {
 	local status=0 deadline
+	if [[ $VM_DRY_RUN == 1 ]]; then
+		vm_qemu_argv
+		vm_print_argv
+		vm_ram_layout "$(vm_mem_mib "$VM_MEM")"
+		return 0
+	fi
 	if [[ $VM_MEM_BACKEND == file && -e $VM_RAM_FILE ]]; then
 		vm_die "$VM_RAM_FILE exists: is a VM named '$VM_NAME' running? (remove the file if not)"
 	fi
