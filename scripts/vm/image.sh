@@ -69,7 +69,7 @@ vm_module_order() {
 vm_decompress_kernel() {
 	local vmlinuz=$1 out=$2 offset
 	[[ -s $out && $out -nt $vmlinuz ]] && return 0
-	offset=$(grep -abo $'\xfd7zXZ\x00' "$vmlinuz" | head -n 1 | cut -d: -f1)
+	offset=$(grep -abo $'\xfd7zXZ\x00' "$vmlinuz" | awk -F: 'NR == 1 { print $1 }')
 	[[ -n $offset ]] || vm_die "$vmlinuz: no xz stream found"
 	# xz complains about the bytes that follow the stream: the ELF check
 	# below is what tells whether the kernel came out whole.

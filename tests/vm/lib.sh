@@ -58,19 +58,21 @@ spawn_vm() {
 }
 
 # console_has ERE DESCRIPTION: the guest console has a line matching ERE.
+# (grep reads all its input, no -q: under pipefail, tr killed by SIGPIPE
+# after an early match would fail the pipeline.)
 console_has() {
-	tr -d '\r' <"$VM_CONSOLE" | grep -Eq -- "$1" || fail "guest console: no $2 (/$1/)"
+	tr -d '\r' <"$VM_CONSOLE" | grep -E -- "$1" >/dev/null || fail "guest console: no $2 (/$1/)"
 }
 
 console_lacks() {
-	! tr -d '\r' <"$VM_CONSOLE" | grep -Eq -- "$1" || fail "guest console: $2 (/$1/)"
+	! tr -d '\r' <"$VM_CONSOLE" | grep -E -- "$1" >/dev/null || fail "guest console: $2 (/$1/)"
 }
 
 # wait_console ERE SECONDS: wait until the guest console has a line
 # matching ERE; fails the test if the VM exits first or time runs out.
 wait_console() {
 	local deadline=$((SECONDS + $2))
-	until [[ -f $VM_CONSOLE ]] && tr -d '\r' <"$VM_CONSOLE" | grep -Eq -- "$1"; do
+	until [[ -f $VM_CONSOLE ]] && tr -d '\r' <"$VM_CONSOLE" | grep -E -- "$1" >/dev/null; do
 		e2e_alive "$VM_PID" || fail "the VM exited before its console showed /$1/"
 		((SECONDS < deadline)) || fail "the VM console did not show /$1/ within $2 s"
 		sleep 0.05
