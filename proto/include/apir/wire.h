@@ -16,6 +16,13 @@
 #define APIR_MAX_FRAME (64u * 1024u)   /* larger frames are a protocol error */
 #define APIR_MAX_FDS 4u                /* fds carried by one frame */
 #define APIR_DEFAULT_SOCKET "/run/apir/apird.sock"
+
+/* virtio-serial transport: a byte stream with no fd passing and no message
+ * boundaries, which a guest process killed mid-write can leave with half a
+ * frame. Every frame there is preceded by this magic (little-endian "APIR");
+ * a reader that finds anything else scans forward to the next magic. */
+#define APIR_STREAM_MAGIC 0x52495041u
+#define APIR_VIRTIO_PORT_NAME "org.apir.0"
 /* Hello.transport of an operator tool's session (apir.proto, AdminStatus). */
 #define APIR_TRANSPORT_ADMIN "admin"
 
