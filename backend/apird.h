@@ -312,6 +312,8 @@ int apird_fabric_wait_fd(const struct apird *d);
  * acknowledged ones. Returns the number of WQEs issued or completed. */
 unsigned int apird_fabric_sq_run(struct apird *d, struct apird_qp *qp);
 bool apird_fabric_sq_has_work(const struct apird *d, const struct apird_qp *qp);
+/* Whether requests of a remote QP are in flight (SQD is drained without). */
+bool apird_fabric_in_flight(const struct apird_qp *qp);
 /* After qp->state changed (leaving RTS/SQD forgets requests in flight). */
 void apird_fabric_qp_state_changed(struct apird *d, struct apird_qp *qp,
 				   enum ibv_qp_state old_state);

@@ -189,6 +189,13 @@ unsigned int apird_fabric_sq_run(struct apird *d, struct apird_qp *qp)
 	return n;
 }
 
+bool apird_fabric_in_flight(const struct apird_qp *qp)
+{
+	const struct fab_qp *fq = qp->remote.engine;
+
+	return fq && (fq->sent || fq->resend || qp->rnr.waiting);
+}
+
 bool apird_fabric_sq_has_work(const struct apird *d, const struct apird_qp *qp)
 {
 	const struct fab_qp *fq = qp->remote.engine;
@@ -233,6 +240,8 @@ static void complete_head(struct apird_fabric *f, struct fab_qp *fq, enum ibv_wc
 	}
 	/* Last: a failure moves the QP to ERR, which abandons the window. */
 	sw_sq_retire(f->d, qp, &op);
+	if (qp->state == IBV_QPS_SQD && !apird_fabric_in_flight(qp))
+		sw_sq_drained(qp);
 }
 
 static void rnr_nak(struct apird_fabric *f, struct fab_qp *fq, uint8_t rnr_timer)

@@ -81,8 +81,10 @@ static void qp_event(struct apird_qp *qp, enum ibv_event_type type)
 	apird_session_async_event(qp->session, type, APIR_OBJ_QP, qp->handle);
 }
 
-/* Execution is synchronous, so nothing is in flight once the sweep stops
- * taking WQEs; only an RNR-stalled WQE still has to finish. */
+/* Local execution is synchronous, so nothing is in flight once the sweep
+ * stops taking WQEs; only an RNR-stalled WQE still has to finish (and the
+ * requests a remote QP has in flight: the fabric engine calls this when
+ * their last ACK arrives). */
 void sw_sq_drained(struct apird_qp *qp)
 {
 	if (qp->attr.en_sqd_async_notify)
@@ -111,7 +113,7 @@ void sw_qp_state_changed(struct apird *d, struct apird_qp *qp, enum ibv_qp_state
 			qp_event(qp, IBV_EVENT_QP_LAST_WQE_REACHED);
 		break;
 	case IBV_QPS_SQD:
-		if (!qp->rnr.waiting)
+		if (!qp->rnr.waiting && !apird_fabric_in_flight(qp))
 			sw_sq_drained(qp);
 		break;
 	default:

@@ -231,6 +231,39 @@ static void test_receive_flushed_during_pull(void)
 	fab_teardown();
 }
 
+/* SQD with requests in flight: IBV_EVENT_SQ_DRAINED once their ACKs came,
+ * not before; WQEs posted meanwhile wait for RTS. */
+static void test_sqd_drains_in_flight(void)
+{
+	struct apir_async_event_rec ev;
+	struct apir_send_wqe w;
+	struct apir_cqe c;
+	struct pair p;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	for (uint32_t i = 0; i < 3; i++) {
+		w = write_wqe(&p, i, i * 100000u, 100000);
+		fx_post_send(p.a, &w);
+	}
+	sw_engine_poll(&fx.d);                           /* issued, not answered */
+	CU_ASSERT(apird_fabric_in_flight(p.a));
+	p.a->attr.en_sqd_async_notify = 1;
+	fx_state(p.a, IBV_QPS_SQD);
+	CU_ASSERT_EQUAL(read(fx.s[0]->async_read_fd, &ev, sizeof(ev)), -1);
+	w = write_wqe(&p, 9, 0, 64);
+	fx_post_send(p.a, &w);
+	for (uint32_t i = 0; i < 3; i++)
+		expect_ok(p.cq_a, i, IBV_WC_RDMA_WRITE);
+	CU_ASSERT_EQUAL(read(fx.s[0]->async_read_fd, &ev, sizeof(ev)), (ssize_t)sizeof(ev));
+	CU_ASSERT_EQUAL(ev.event_type, IBV_EVENT_SQ_DRAINED);
+	fab_pump_for(10 * 1000 * 1000);
+	CU_ASSERT_EQUAL(fx_poll(p.cq_a, &c), 0);
+	fx_state(p.a, IBV_QPS_RTS);
+	expect_ok(p.cq_a, 9, IBV_WC_RDMA_WRITE);
+	fab_teardown();
+}
+
 /* No receive: RNR NAKs (counted, nothing completes, the WRITE behind the
  * SEND waits); once a receive is posted both complete, in order. */
 static void test_rnr_then_receive(void)
@@ -552,6 +585,7 @@ static CU_TestInfo tests[] = {
 	{ "send after writes", test_send_after_writes },
 	{ "write with imm", test_write_with_imm },
 	{ "receive flushed during a pull", test_receive_flushed_during_pull },
+	{ "sqd drains in flight", test_sqd_drains_in_flight },
 	{ "rnr then receive", test_rnr_then_receive },
 	{ "rnr retries exhausted", test_rnr_retries_exhausted },
 	{ "remote access errors", test_remote_access_errors },
