@@ -302,10 +302,10 @@ unsigned int apird_fabric_poll(struct apird *d)
 	n = fab_cq_poll(f);
 	for (struct fab_qp *fq = f->qps, *next; fq; fq = next) {
 		next = fq->next;
-		if (fq->resp.rx && fq->resp.left && !fq->resp.inflight)
+		if (fab_rma_stalled(fq))
 			fab_rma_issue(f, fq);
-		else if (fq->queue && !fq->resp.rx)
-			n += fab_responder_run(f, fq);
+		if (fab_responder_busy(fq))
+			n += fab_responder_progress(f, fq);
 	}
 	return n + fab_requester_timeouts(f);
 }
@@ -343,7 +343,7 @@ uint64_t apird_fabric_next_deadline(const struct apird *d)
 			next = earlier(next, fq->ack_deadline_ns);
 		if (fq->qp && fq->qp->rnr.waiting && !fq->rnr_resent)
 			next = earlier(next, fq->qp->rnr.retry_at_ns);
-		retry |= fq->resp.rx && fq->resp.left && !fq->resp.inflight;
+		retry |= fab_rma_stalled(fq);
 	}
 	if (retry)
 		next = earlier(next, sw_now_ns() + FAB_NO_WAIT_FD_POLL_NS);

@@ -40,7 +40,7 @@ static void fq_unlink(struct apird_fabric *f, struct fab_qp *fq)
 
 void fab_qp_maybe_free(struct apird_fabric *f, struct fab_qp *fq)
 {
-	if (fq->qp || fq->resp.rx)
+	if (fq->qp || fab_responder_busy(fq))
 		return;
 	fq_unlink(f, fq);
 	free(fq);

@@ -3,14 +3,15 @@
  * The responder's bulk data movement: fi_read from the requester's
  * segments into this apird's pages (WRITE and SEND payloads), or fi_write
  * from this apird's pages into the requester's segments (READ). The bytes
- * are cut into pieces at segment boundaries and FAB_RMA_CHUNK, with up to
- * FAB_RMA_PER_REQUEST pieces in flight.
+ * are cut into pieces at segment boundaries and FAB_RMA_CHUNK; pieces are
+ * issued in request order, up to FAB_RMA_PER_QP of a QP in flight.
  *
  * Applications may wait for a buffer's last byte to change (ib_write_lat),
- * so the last byte must land last. Providers that carry everything
- * between two endpoints on one stream place pieces in issue order; with
- * any other, the piece holding the last byte waits until every other
- * piece completed.
+ * and for one request's data before they look at the next one's, so bytes
+ * must land in order. Providers that carry everything between two
+ * endpoints on one stream place pieces in issue order; with any other, the
+ * piece holding a request's last byte is issued alone (after every other
+ * piece completed), and requests never overlap (fab_responder.c).
  */
 #include "apir/log.h"
 #include "fabric.h"
@@ -20,40 +21,44 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* Bytes of the next piece, from the cursor. */
-static uint64_t piece_len(const struct apird_fabric *f, const struct fab_resp *r)
+bool fab_rma_ended(const struct fab_exec *e)
 {
-	const struct sw_seg *mem = &r->mem.seg[r->mem_i];
-	const struct apir_fab_seg *seg = &r->rx->msg.segs[r->seg_i];
-	uint64_t n = min_u64(mem->len - r->mem_off, seg->length - r->seg_off);
+	return !e->inflight && (!e->left || e->failed);
+}
+
+/* Bytes of e's next piece, from its cursor. */
+static uint64_t piece_len(const struct apird_fabric *f, const struct fab_exec *e)
+{
+	const struct sw_seg *mem = &e->mem.seg[e->mem_i];
+	const struct apir_fab_seg *seg = &e->rx->msg.segs[e->seg_i];
+	uint64_t n = min_u64(mem->len - e->mem_off, seg->length - e->seg_off);
 
 	n = min_u64(n, FAB_RMA_CHUNK);
 	return min_u64(n, f->max_rma);
 }
 
-static void advance(struct fab_resp *r, uint64_t n)
+static void advance(struct fab_exec *e, uint64_t n)
 {
-	r->mem_off += (uint32_t)n;
-	r->seg_off += (uint32_t)n;
-	r->left -= n;
-	if (r->mem_off == r->mem.seg[r->mem_i].len) {
-		r->mem_i++;
-		r->mem_off = 0;
+	e->mem_off += (uint32_t)n;
+	e->seg_off += (uint32_t)n;
+	e->left -= n;
+	if (e->mem_off == e->mem.seg[e->mem_i].len) {
+		e->mem_i++;
+		e->mem_off = 0;
 	}
-	if (r->seg_off == r->rx->msg.segs[r->seg_i].length) {
-		r->seg_i++;
-		r->seg_off = 0;
+	if (e->seg_off == e->rx->msg.segs[e->seg_i].length) {
+		e->seg_i++;
+		e->seg_off = 0;
 	}
 }
 
-static ssize_t post_piece(struct apird_fabric *f, struct fab_resp *r, struct fab_rma *op,
+static ssize_t post_piece(struct apird_fabric *f, struct fab_exec *e, struct fab_rma *op,
 			  uint64_t n, fi_addr_t peer)
 {
-	const struct fab_region *region = r->pins.r[r->mem_i];
-	const struct apir_fab_seg *seg = &r->rx->msg.segs[r->seg_i];
-	struct iovec iov = { .iov_base = r->mem.seg[r->mem_i].p + r->mem_off, .iov_len = n };
-	struct fi_rma_iov rma = { .addr = seg->addr + r->seg_off, .len = n, .key = seg->key };
-	void *desc = region->desc;
+	const struct apir_fab_seg *seg = &e->rx->msg.segs[e->seg_i];
+	struct iovec iov = { .iov_base = e->mem.seg[e->mem_i].p + e->mem_off, .iov_len = n };
+	struct fi_rma_iov rma = { .addr = seg->addr + e->seg_off, .len = n, .key = seg->key };
+	void *desc = e->pins.r[e->mem_i]->desc;
 	struct fi_msg_rma msg = {
 		.msg_iov = &iov,
 		.desc = &desc,
@@ -64,75 +69,102 @@ static ssize_t post_piece(struct apird_fabric *f, struct fab_resp *r, struct fab
 		.context = &op->ctx,
 	};
 
-	if (!r->push)
+	if (!e->push)
 		return fi_readmsg(f->ep, &msg, FI_COMPLETION);
 	return fi_writemsg(f->ep, &msg, FI_COMPLETION | (f->delivery_complete ? FI_DELIVERY_COMPLETE : 0));
 }
 
-/* Whether the next piece (n bytes) may go now: the last one only alone,
- * unless the provider places pieces in order. */
-static bool piece_may_go(const struct apird_fabric *f, const struct fab_resp *r, uint64_t n)
-{
-	if (r->inflight >= FAB_RMA_PER_REQUEST)
-		return false;
-	return f->ordered_placement || n < r->left || !r->inflight;
-}
-
 /* A region deregistered meanwhile is not touched again. */
-static bool region_revoked(const struct fab_resp *r)
+static bool region_revoked(const struct fab_exec *e)
 {
-	const struct fab_region *region = r->pins.r[r->mem_i];
+	const struct fab_region *region = e->pins.r[e->mem_i];
 
 	return !region || !region->mr;
+}
+
+/* Issues e's pieces while the QP's budget lasts. Returns false when the
+ * pieces of the requests after e must wait. */
+static bool issue_exec(struct apird_fabric *f, struct fab_qp *fq, struct fab_exec *e,
+		       uint32_t *budget)
+{
+	fi_addr_t peer = fab_peer_addr(f, e->rx->peer);
+
+	if (peer == FI_ADDR_UNSPEC)
+		e->failed = true;
+	while (e->left && !e->failed && *budget) {
+		uint64_t n = piece_len(f, e);
+		struct fab_rma *op;
+		ssize_t ret;
+
+		if (region_revoked(e)) {
+			e->failed = true;
+			break;
+		}
+		if (!f->ordered_placement && n == e->left && e->inflight)
+			return false;
+		op = fab_rma_get(f);
+		if (!op)
+			return false;
+		ret = post_piece(f, e, op, n, peer);
+		if (ret) {
+			fab_rma_put(f, op);
+			if (ret == -FI_EAGAIN)
+				return false;
+			apir_dbg("fabric: RMA with %s: %s", e->rx->peer->addr, fi_strerror((int)-ret));
+			e->failed = true;
+			break;
+		}
+		op->fq = fq;
+		op->exec = e;
+		e->inflight++;
+		(*budget)--;
+		advance(e, n);
+	}
+	return !e->left || e->failed;
 }
 
 void fab_rma_issue(struct apird_fabric *f, struct fab_qp *fq)
 {
 	struct fab_resp *r = &fq->resp;
-	fi_addr_t peer = fab_peer_addr(f, r->rx->peer);
+	uint32_t budget = FAB_RMA_PER_QP;
 
-	if (peer == FI_ADDR_UNSPEC)
-		r->failed = true;
-	while (r->left && !r->failed) {
-		uint64_t n = piece_len(f, r);
-		struct fab_rma *op;
-		ssize_t ret;
+	for (uint32_t i = 0; i < r->count; i++)
+		budget -= r->exec[(r->head + i) % FAB_RESP_DEPTH].inflight;
+	for (uint32_t i = 0; i < r->count; i++) {
+		struct fab_exec *e = &r->exec[(r->head + i) % FAB_RESP_DEPTH];
 
-		if (region_revoked(r)) {
-			r->failed = true;
+		if (e->rma && !issue_exec(f, fq, e, &budget))
 			break;
-		}
-		if (!piece_may_go(f, r, n))
-			break;
-		op = fab_rma_get(f);
-		if (!op)
-			break;
-		ret = post_piece(f, r, op, n, peer);
-		if (ret) {
-			fab_rma_put(f, op);
-			if (ret != -FI_EAGAIN) {
-				apir_dbg("fabric: RMA to %s: %s", r->rx->peer->addr, fi_strerror((int)-ret));
-				r->failed = true;
-			}
-			break;
-		}
-		op->fq = fq;
-		r->inflight++;
-		advance(r, n);
 	}
-	if (!r->inflight && (!r->left || r->failed))
-		fab_responder_rma_finished(f, fq);
+}
+
+/* Nothing in flight would issue the rest: the poll loop has to. */
+bool fab_rma_stalled(const struct fab_qp *fq)
+{
+	const struct fab_resp *r = &fq->resp;
+	bool waiting = false;
+
+	for (uint32_t i = 0; i < r->count; i++) {
+		const struct fab_exec *e = &r->exec[(r->head + i) % FAB_RESP_DEPTH];
+
+		if (e->inflight)
+			return false;
+		waiting |= e->rma && e->left && !e->failed;
+	}
+	return waiting;
 }
 
 void fab_rma_done(struct apird_fabric *f, struct fab_rma *op, bool ok)
 {
 	struct fab_qp *fq = op->fq;
+	struct fab_exec *e = op->exec;
 
 	fab_rma_put(f, op);
 	if (!fq)
 		return;
-	fq->resp.inflight--;
+	e->inflight--;
 	if (!ok)
-		fq->resp.failed = true;
+		e->failed = true;
 	fab_rma_issue(f, fq);
+	fab_responder_progress(f, fq);
 }

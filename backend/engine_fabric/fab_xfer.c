@@ -302,7 +302,7 @@ static void cq_dispatch(struct apird_fabric *f, const struct fi_cq_msg_entry *e,
 
 static void rma_failed(struct apird_fabric *f, struct fab_rma *op, int err)
 {
-	struct fab_peer *p = op->fq && op->fq->resp.rx ? op->fq->resp.rx->peer : NULL;
+	struct fab_peer *p = op->fq ? op->exec->rx->peer : NULL;
 
 	fab_rma_done(f, op, false);
 	if (p && peer_gone(err))

@@ -31,7 +31,8 @@
 #define FAB_RX_BUFS 256u               /* receive buffers kept posted */
 #define FAB_TX_BUFS 512u               /* message buffers */
 #define FAB_RMA_OPS 512u               /* RMA pieces in flight, all QPs together */
-#define FAB_RMA_PER_REQUEST 8u         /* RMA pieces in flight for one request */
+#define FAB_RMA_PER_QP 8u              /* RMA pieces in flight for one QP */
+#define FAB_RESP_DEPTH 4u              /* requests of one QP in execution at once */
 #define FAB_RMA_CHUNK (1u << 20)       /* bytes of one RMA piece */
 #define FAB_BUF_SIZE 4608u             /* >= APIR_FAB_MSG_MAX, multiple of 64 */
 #define FAB_PEERS_MAX 1024u
@@ -106,6 +107,7 @@ struct fab_rma {
 	struct fab_ctx ctx;
 	struct fab_rma *next;            /* free list */
 	struct fab_qp *fq;
+	struct fab_exec *exec;
 };
 
 /* ---- registrations ------------------------------------------------------------ */
@@ -142,10 +144,12 @@ struct fab_slot {
 	struct fab_pins pins;            /* bulk, READ, atomic: local's regions */
 };
 
-/* The request a responder executes while its RMA is in flight. */
-struct fab_resp {
-	struct fab_rx *rx;               /* the request (rx->msg), held until answered; NULL: idle */
+/* A request the responder executes. Answers go out in request order: an
+ * executed request waits for the ones before it (done, status). */
+struct fab_exec {
+	struct fab_rx *rx;               /* the request (rx->msg), held until answered */
 	bool push;                       /* RDMA READ: fi_write to the requester; else fi_read */
+	bool rma;                        /* its bytes move by RMA (the cursor below) */
 	struct sw_sgl mem;               /* the responder's memory the RMA moves */
 	struct fab_pins pins;            /* mem's regions */
 	struct sw_recv recv;             /* SEND, WRITE_WITH_IMM: the receive WQE taken */
@@ -155,6 +159,19 @@ struct fab_resp {
 	uint64_t left;                   /* bytes not issued yet */
 	uint32_t inflight;               /* pieces in flight */
 	bool failed;                     /* a piece failed */
+	bool done;                       /* executed; the answer: */
+	enum apir_fab_status status;
+	uint8_t rnr_timer;
+	uint64_t orig;
+};
+
+/* Requests of one QP in execution: exec[head .. head + count). Several at
+ * once only for bulk RDMA WRITEs in a row, whose pulls may overlap when the
+ * provider places RMA data in issue order. */
+struct fab_resp {
+	struct fab_exec exec[FAB_RESP_DEPTH];
+	uint32_t head;
+	uint32_t count;
 };
 
 struct fab_qp {
@@ -316,20 +333,27 @@ uint64_t fab_ack_timeout_ns(const struct apird_qp *qp);
 /* A request arrived in rx; returns true if the responder keeps rx. */
 bool fab_req_arrived(struct apird_fabric *f, struct fab_rx *rx, const struct fab_msg *m,
 		     struct fab_peer *p);
-/* Executes queued requests of fq while it can. Returns how many. */
-unsigned int fab_responder_run(struct apird_fabric *f, struct fab_qp *fq);
+/* Answers executed requests in order and starts queued ones while it can.
+ * Returns how many requests it answered or started. May free fq (a QP
+ * destroyed meanwhile). */
+unsigned int fab_responder_progress(struct apird_fabric *f, struct fab_qp *fq);
 /* The QP left the receiving states, or went away: queued requests are
- * dropped, the one in execution finishes without an answer (flush_recv: a
- * receive WQE it took completes with WR_FLUSH_ERR). */
+ * dropped, those in execution finish (flush_recv: receive WQEs they took
+ * complete with WR_FLUSH_ERR now). */
 void fab_responder_abandon(struct apird_fabric *f, struct fab_qp *fq, bool flush_recv);
+/* Whether fq has requests executing or queued. */
+bool fab_responder_busy(const struct fab_qp *fq);
 
 /* fab_rma.c */
-/* Starts (or continues) moving fq->resp's bytes. */
+/* Issues RMA pieces of fq's requests in execution, in request order. */
 void fab_rma_issue(struct apird_fabric *f, struct fab_qp *fq);
 /* A piece completed (ok false: failed). */
 void fab_rma_done(struct apird_fabric *f, struct fab_rma *op, bool ok);
-/* Called by fab_rma when every byte moved (or a piece failed). */
-void fab_responder_rma_finished(struct apird_fabric *f, struct fab_qp *fq);
+/* Whether e's RMA has ended: every byte moved, or a piece failed and none
+ * is in flight. */
+bool fab_rma_ended(const struct fab_exec *e);
+/* Whether pieces wait for a context or the provider (retried by polling). */
+bool fab_rma_stalled(const struct fab_qp *fq);
 
 /* fab_ud.c */
 void fab_ud_arrived(struct apird_fabric *f, const struct fab_msg *m);
