@@ -7,8 +7,9 @@
  * "tcp;ofi_rxm"), bound to fabric_addr; one AV (a cache GID -> fi_addr_t,
  * fab_peer.c); one CQ for everything, with a wait fd in apird's epoll set
  * when the provider has one. Data progress is manual: apird's loop polls
- * the CQ every iteration (apird_fabric_poll), and before sleeping asks
- * fi_trywait whether it may.
+ * the CQ on every turn while fabric work is in flight, every
+ * FAB_IDLE_POLL_NS otherwise (apird_fabric_poll), and always after a sleep;
+ * before sleeping it asks fi_trywait whether it may.
  *
  * Naming. A port GID is ::ffff:<fabric IP> of the apird that owns the QP,
  * so an RTR address vector names the peer apird: its fabric address is
@@ -291,6 +292,18 @@ void apird_fabric_stop(struct apird *d)
 	d->fabric = NULL;
 }
 
+/* Whether anything of the fabric is in flight or waiting: then every turn
+ * of the loop polls (progress is manual, peers wait for us). */
+static bool fab_working(const struct apird_fabric *f)
+{
+	if (f->backlog || f->repost)
+		return true;
+	for (const struct fab_qp *fq = f->qps; fq; fq = fq->next)
+		if (fq->sent || fab_responder_busy(fq) || (fq->qp && fq->qp->rnr.waiting))
+			return true;
+	return false;
+}
+
 unsigned int apird_fabric_poll(struct apird *d)
 {
 	struct apird_fabric *f = fab_of(d);
@@ -299,6 +312,10 @@ unsigned int apird_fabric_poll(struct apird *d)
 	if (!f)
 		return 0;
 	d->now_ns = sw_now_ns();
+	/* An idle fabric costs the local engine a syscall per turn otherwise. */
+	if (!fab_working(f) && d->now_ns - f->last_poll_ns < FAB_IDLE_POLL_NS)
+		return 0;
+	f->last_poll_ns = d->now_ns;
 	n = fab_cq_poll(f);
 	for (struct fab_qp *fq = f->qps, *next; fq; fq = next) {
 		next = fq->next;
@@ -315,7 +332,11 @@ bool apird_fabric_can_sleep(struct apird *d)
 	struct apird_fabric *f = fab_of(d);
 	struct fid *fids[1];
 
-	if (!f || f->wait_fd < 0)
+	if (!f)
+		return true;
+	/* Whatever wakes apird, the next turn polls. */
+	f->last_poll_ns = 0;
+	if (f->wait_fd < 0)
 		return true;
 	fids[0] = &f->cq->fid;
 	return fi_trywait(f->fabric, fids, 1) == FI_SUCCESS;

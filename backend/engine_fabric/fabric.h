@@ -39,6 +39,7 @@
 #define FAB_CQ_BATCH 32
 #define FAB_ACK_TIMEOUT_DEFAULT_NS 1000000000ull  /* a QP's timeout attribute 0 */
 #define FAB_NO_WAIT_FD_POLL_NS 1000000ull         /* sleep bound without a wait fd */
+#define FAB_IDLE_POLL_NS 20000ull                 /* CQ look interval with nothing in flight */
 
 _Static_assert(FAB_BUF_SIZE >= APIR_FAB_MSG_MAX, "a buffer holds the largest message");
 
@@ -235,6 +236,7 @@ struct apird_fabric {
 	struct fab_rma *rma_free;
 	bool cq_error_logged;
 	bool unknown_malformed_logged;   /* from a sender that is no peer */
+	uint64_t last_poll_ns;           /* of the CQ (0: poll on the next turn) */
 };
 
 static inline struct apird_fabric *fab_of(const struct apird *d)
