@@ -13,6 +13,7 @@
 
 #include "apir/log.h"
 #include "dispatch.h"
+#include "vm.h"
 
 static int check_pipe_write_end(struct apird_call *c, int fd)
 {
@@ -31,7 +32,8 @@ static int check_pipe_write_end(struct apird_call *c, int fd)
 int apird_do_create_comp_channel(struct apird_call *c)
 {
 	struct apird_comp_channel *ch;
-	int rc = check_pipe_write_end(c, c->in->fds[0]);
+	/* virtio-serial: events go to the guest as Event frames. */
+	int rc = c->s->vm ? 0 : check_pipe_write_end(c, c->in->fds[0]);
 
 	if (rc)
 		return rc;
@@ -45,7 +47,7 @@ int apird_do_create_comp_channel(struct apird_call *c)
 		return apird_fail(c, ENOMEM, "at most %u completion channels per context",
 				  APIRD_MAX_CQ);
 	}
-	ch->fd = apird_call_take_fd(c, 0);
+	ch->fd = c->s->vm ? -1 : apird_call_take_fd(c, 0);
 	apird_reply_handle(c, ch->handle);
 	return 0;
 }
@@ -67,7 +69,8 @@ int apird_do_destroy_comp_channel(struct apird_call *c)
 
 void apird_channel_destroy(struct apird_session *s, struct apird_comp_channel *ch)
 {
-	close(ch->fd);
+	if (ch->fd >= 0)
+		close(ch->fd);
 	apird_table_remove(&s->channels, ch->handle);
 	free(ch);
 }
@@ -78,6 +81,14 @@ void apird_channel_notify(struct apird_comp_channel *ch, uint32_t cq_handle)
 {
 	struct apir_cq_event_rec rec = { .cq_handle = cq_handle };
 
+	if (ch->session->vm) {
+		Apir__Event ev = APIR__EVENT__INIT;
+
+		ev.channel = ch->handle;
+		ev.cq = cq_handle;
+		apird_vm_send_event(ch->session->vm, &ev);
+		return;
+	}
 	if (write(ch->fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
 		apir_dbg("completion channel %u: event for CQ %u dropped: %s", ch->handle, cq_handle,
 			 strerror(errno));

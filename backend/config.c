@@ -187,6 +187,110 @@ static int set_peer(struct apird_config *cfg, const char *v, char *err, size_t e
 	return 0;
 }
 
+/* "1073741824", "512M", "4G": a byte count with an optional binary suffix. */
+static int parse_size(const char *v, uint64_t *size)
+{
+	static const char suffixes[] = "KMGT";
+	const char *unit;
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (!isdigit((unsigned char)*v) || errno)
+		return -1;
+	if (*end) {
+		unit = strchr(suffixes, toupper((unsigned char)*end));
+		if (!unit || end[1])
+			return -1;
+		for (int shift = 10 * (int)(unit - suffixes + 1); shift; shift -= 10) {
+			if (n > (~0ull >> 10))
+				return -1;
+			n <<= 10;
+		}
+	}
+	*size = n;
+	return 0;
+}
+
+/* One "key=value" field of a vm line. */
+static int set_vm_field(struct apird_vm_config *vm, const char *field, char *err, size_t err_len)
+{
+	const char *eq = strchr(field, '=');
+	const char *v = eq ? eq + 1 : "";
+	size_t klen = eq ? (size_t)(eq - field) : strlen(field);
+
+	if (klen == 6 && !strncmp(field, "socket", 6) && *v && strlen(v) < sizeof(vm->socket_path)) {
+		snprintf(vm->socket_path, sizeof(vm->socket_path), "%s", v);
+		return 0;
+	}
+	if (klen == 3 && !strncmp(field, "ram", 3) && *v && strlen(v) < sizeof(vm->ram_path)) {
+		snprintf(vm->ram_path, sizeof(vm->ram_path), "%s", v);
+		return 0;
+	}
+	if (klen == 4 && !strncmp(field, "size", 4) && !parse_size(v, &vm->ram_size) &&
+	    vm->ram_size && !(vm->ram_size & 4095))
+		return 0;
+	snprintf(err, err_len, "vm: '%s' is not socket=PATH, ram=FILE or size=BYTES (a multiple "
+		 "of 4096, K/M/G/T suffixes)", field);
+	return -EINVAL;
+}
+
+static int check_vm_name(const struct apird_config *cfg, const struct apird_vm_config *vm,
+			 char *err, size_t err_len)
+{
+	size_t len = strlen(vm->name);
+
+	for (const char *p = vm->name; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			len = 0;
+	if (len == 0) {
+		snprintf(err, err_len, "vm: name '%s' must be 1..%d of [A-Za-z0-9_-]", vm->name,
+			 APIRD_VM_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < cfg->num_vms; i++)
+		if (!strcmp(cfg->vms[i].name, vm->name) ||
+		    !strcmp(cfg->vms[i].socket_path, vm->socket_path)) {
+			snprintf(err, err_len, "vm %s: its name or socket is already used by vm %s",
+				 vm->name, cfg->vms[i].name);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* "vm = NAME,socket=PATH,ram=FILE,size=BYTES", once per VM. */
+static int set_vm(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	struct apird_vm_config vm = { .ram_size = 0 };
+	char copy[APIRD_SOCKET_PATH_MAX + APIRD_VM_RAM_PATH_MAX + 128];
+	char *field, *save = NULL;
+	int rc = 0;
+
+	if (cfg->num_vms == APIRD_VMS_MAX || strlen(v) >= sizeof(copy)) {
+		snprintf(err, err_len, "vm: at most %u VMs, each line shorter than %zu bytes",
+			 APIRD_VMS_MAX, sizeof(copy));
+		return -EINVAL;
+	}
+	snprintf(copy, sizeof(copy), "%s", v);
+	field = strtok_r(copy, ",", &save);
+	snprintf(vm.name, sizeof(vm.name), "%s", field ? field : "");
+	if (field && strlen(field) >= sizeof(vm.name))
+		vm.name[0] = '\0';
+	while (!rc && (field = strtok_r(NULL, ",", &save)))
+		rc = set_vm_field(&vm, field, err, err_len);
+	if (rc)
+		return rc;
+	if (!vm.socket_path[0] || !vm.ram_path[0] || !vm.ram_size) {
+		snprintf(err, err_len, "vm: '%s' needs NAME,socket=PATH,ram=FILE,size=BYTES", v);
+		return -EINVAL;
+	}
+	rc = check_vm_name(cfg, &vm, err, err_len);
+	if (!rc)
+		cfg->vms[cfg->num_vms++] = vm;
+	return rc;
+}
+
 uint16_t apird_config_peer_port(const struct apird_config *cfg, struct in_addr ip)
 {
 	for (unsigned int i = 0; i < cfg->num_peers; i++)
@@ -207,6 +311,7 @@ static const struct {
 	{ "fabric_addr", set_fabric_addr },
 	{ "fabric_provider", set_fabric_provider },
 	{ "peer", set_peer },
+	{ "vm", set_vm },
 };
 
 int apird_config_set(struct apird_config *cfg, const char *key, const char *value,

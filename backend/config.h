@@ -17,11 +17,23 @@
 #define APIRD_FABRIC_PROVIDER_MAX 64
 #define APIRD_FABRIC_PROVIDER_DEFAULT "tcp;ofi_rxm"
 #define APIRD_FABRIC_PEERS_MAX 256  /* "peer = IP:PORT" lines */
+#define APIRD_VMS_MAX 32            /* "vm = ..." lines */
+#define APIRD_VM_NAME_MAX 32
+#define APIRD_VM_RAM_PATH_MAX 256
 
 /* A peer apird listening on another port than the default one. */
 struct apird_peer_port {
 	struct in_addr ip;
 	uint16_t port;
+};
+
+/* A QEMU guest apird serves through the virtio-serial transport: QEMU
+ * connects to socket_path; its RAM is ram_size bytes in ram_path. */
+struct apird_vm_config {
+	char name[APIRD_VM_NAME_MAX];
+	char socket_path[APIRD_SOCKET_PATH_MAX];
+	char ram_path[APIRD_VM_RAM_PATH_MAX];
+	uint64_t ram_size;
 };
 
 struct apird_config {
@@ -38,6 +50,8 @@ struct apird_config {
 	char fabric_provider[APIRD_FABRIC_PROVIDER_MAX];
 	struct apird_peer_port peers[APIRD_FABRIC_PEERS_MAX];
 	unsigned int num_peers;
+	struct apird_vm_config vms[APIRD_VMS_MAX];
+	unsigned int num_vms;
 };
 
 /* The default spin budget for a machine with this many online CPUs. */

@@ -17,6 +17,8 @@
 #include "num_map.h"
 
 struct apird_session;
+struct apird_vm;
+struct stat;
 
 /* Something the event loop watches; embedded in its owner. */
 struct apird_watch {
@@ -44,6 +46,7 @@ struct apird_control {
 	struct apird_num_map mr_keys;     /* lkey and rkey -> struct apird_mr */
 	uint32_t next_qpn;
 	uint32_t next_srqn;
+	struct apird_vm *vms;             /* VMs served over virtio-serial (vm.h) */
 };
 
 /* ---- daemon.c: lifetime, watch set, identity -------------------------------- */
@@ -68,8 +71,16 @@ int apird_server_listen(struct apird *d);
 int apird_server_catch_signals(struct apird *d);
 /* Runs until SIGTERM/SIGINT. Returns 0 or -errno. */
 int apird_server_run(struct apird *d);
-/* Closes and unlinks the listening socket (if it is still ours). */
+/* Closes and unlinks the listening socket (if it is still ours), and the
+ * VMs' sockets. */
 void apird_server_unlisten(struct apird *d);
+/* A listening unix stream socket at path (parent directories created, a
+ * stale socket file replaced, a live one refused), O_NONBLOCK. Returns the
+ * fd and the socket file's identity in *st, or -errno. */
+int apird_unix_listen(const char *path, struct stat *st);
+/* Unlinks path if it still is the socket file *st (a successor may have
+ * replaced it). */
+void apird_unix_unlink(const char *path, const struct stat *st);
 
 /* ---- qp_registry.c: daemon-wide QPNs and SRQ numbers ------------------------ */
 

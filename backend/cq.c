@@ -11,6 +11,7 @@
 
 #include "control.h"
 #include "dispatch.h"
+#include "vm.h"
 
 static int check_create_cq(struct apird_call *c, const Apir__CreateCq *m)
 {
@@ -22,15 +23,15 @@ static int check_create_cq(struct apird_call *c, const Apir__CreateCq *m)
 	return 0;
 }
 
-static int cq_area_create(struct apird_call *c, struct apird_cq *cq, int *fd)
+static int cq_area_create(struct apird_call *c, const Apir__CreateCq *m, struct apird_cq *cq)
 {
 	size_t cqe_off;
 	int rc;
 
 	cq->area_len = apir_cq_layout(cq->num_entries, &cqe_off);
-	rc = apird_area_create("apir-cq", cq->area_len, fd, &cq->area);
+	rc = apird_ring_area_open(c, "apir-cq", cq->area_len, m->ring, m->n_ring, &cq->area);
 	if (rc)
-		return apird_fail(c, -rc, "cannot create the CQ ring");
+		return rc;
 	cq->ctrl = cq->area;
 	cq->cqes = (struct apir_cqe *)((uint8_t *)cq->area + cqe_off);
 	cq->ctrl->ring.num_entries = cq->num_entries;
@@ -43,7 +44,7 @@ int apird_do_create_cq(struct apird_call *c)
 	const Apir__CreateCq *m = c->req->create_cq;
 	struct apird_comp_channel *ch = NULL;
 	struct apird_cq *cq;
-	int fd, rc = check_create_cq(c, m);
+	int rc = check_create_cq(c, m);
 
 	if (rc)
 		return rc;
@@ -58,15 +59,14 @@ int apird_do_create_cq(struct apird_call *c)
 	cq->session = c->s;
 	cq->channel = ch;
 	cq->num_entries = apird_ring_entries(m->cqe);
-	rc = cq_area_create(c, cq, &fd);
+	rc = cq_area_create(c, m, cq);
 	if (rc) {
 		free(cq);
 		return rc;
 	}
 	cq->handle = apird_table_insert(&c->s->cqs, cq);
 	if (!cq->handle) {
-		munmap(cq->area, cq->area_len);
-		close(fd);
+		apird_ring_area_close(c->s, cq->area, cq->area_len);
 		free(cq);
 		return apird_fail(c, ENOMEM, "at most %u CQs per context", APIRD_MAX_CQ);
 	}
@@ -78,7 +78,6 @@ int apird_do_create_cq(struct apird_call *c)
 	c->reply.create_cq.area_size = cq->area_len;
 	c->resp.body_case = APIR__RESPONSE__BODY_CREATE_CQ;
 	c->resp.create_cq = &c->reply.create_cq;
-	apird_call_send_fd(c, fd, true);
 	return 0;
 }
 
@@ -99,7 +98,7 @@ void apird_cq_destroy(struct apird_session *s, struct apird_cq *cq)
 {
 	if (cq->channel)
 		cq->channel->refs--;
-	munmap(cq->area, cq->area_len);
+	apird_ring_area_close(s, cq->area, cq->area_len);
 	apird_table_remove(&s->cqs, cq->handle);
 	free(cq);
 }

@@ -14,6 +14,7 @@
 
 #include "apir/log.h"
 #include "dispatch.h"
+#include "vm.h"
 
 struct verb {
 	const char *name;
@@ -107,6 +108,8 @@ static const struct verb *verb_of(const Apir__Request *req)
 static int check_request(struct apird_call *c, const struct verb *v)
 {
 	const Apir__Request *req = c->req;
+	/* No fd crosses the virtio-serial transport. */
+	unsigned int num_fds = c->s->vm ? 0 : v ? v->num_fds : 0;
 
 	if (!v)
 		return apird_fail(c, EPROTO, "request has no body or an unknown one (field %d)",
@@ -114,8 +117,8 @@ static int check_request(struct apird_call *c, const struct verb *v)
 	if (req->num_fds != c->in->num_fds)
 		return apird_fail(c, EPROTO, "%s: request announces %u fds but %u arrived", v->name,
 				  req->num_fds, c->in->num_fds);
-	if (c->in->num_fds != v->num_fds)
-		return apird_fail(c, EINVAL, "%s takes %u fds, got %u", v->name, v->num_fds,
+	if (c->in->num_fds != num_fds)
+		return apird_fail(c, EINVAL, "%s takes %u fds, got %u", v->name, num_fds,
 				  c->in->num_fds);
 	if (!c->s->handshaken && req->body_case != APIR__REQUEST__BODY_HELLO) {
 		c->close_session = true;
@@ -159,17 +162,17 @@ static int send_response(struct apird_call *c)
 	if (!buf)
 		return -ENOMEM;
 	apir__response__pack(&c->resp, buf);
-	rc = apir_frame_send(c->s->sock, buf, len, c->out_fds, c->num_out_fds);
+	if (c->s->vm)
+		rc = apird_vm_send(c->s->vm, buf, len);
+	else
+		rc = apir_frame_send(c->s->sock, buf, len, c->out_fds, c->num_out_fds);
 	free(buf);
 	return rc;
 }
 
 bool apird_dispatch(struct apird_session *s, struct apir_frame *in)
 {
-	struct apird_call c = { .s = s, .d = s->d, .in = in };
 	Apir__Request *req = apir__request__unpack(NULL, in->len, in->buf);
-	const struct verb *v;
-	int status, rc;
 
 	if (!req) {
 		apir_warn("session %llu (%s): undecodable request (%zu bytes), closing the session",
@@ -177,7 +180,15 @@ bool apird_dispatch(struct apird_session *s, struct apir_frame *in)
 		apird_session_close(s, "malformed request");
 		return false;
 	}
-	c.req = req;
+	return apird_dispatch_request(s, req, in);
+}
+
+bool apird_dispatch_request(struct apird_session *s, Apir__Request *req, struct apir_frame *in)
+{
+	struct apird_call c = { .s = s, .d = s->d, .in = in, .req = req };
+	const struct verb *v;
+	int status, rc;
+
 	apir__response__init(&c.resp);
 	c.resp.id = req->id;
 	v = verb_of(req);

@@ -73,6 +73,9 @@ struct apird_call {
 /* Serves one received frame. Returns false when it closed the session
  * (undecodable frame, failed send, handshake refused). */
 bool apird_dispatch(struct apird_session *s, struct apir_frame *in);
+/* The same for a request already decoded from in (the virtio-serial reader
+ * decodes first); frees req. */
+bool apird_dispatch_request(struct apird_session *s, Apir__Request *req, struct apir_frame *in);
 
 /* Fails the call: records a reason for the response and returns err
  * (a positive errno) for the handler to return. */

@@ -18,6 +18,7 @@ static const struct option long_options[] = {
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "fabric-addr", required_argument, NULL, 'f' },
 	{ "fabric-provider", required_argument, NULL, 'p' },
+	{ "vm", required_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -28,11 +29,13 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: apird [--socket PATH] [--config FILE] [--log-level LEVEL]\n"
 		"             [--fabric-addr IP[:PORT]] [--fabric-provider NAME]\n"
+		"             [--vm NAME,socket=PATH,ram=FILE,size=BYTES]...\n"
 		"\n"
 		"  -s, --socket PATH      control socket (default %s)\n"
 		"  -c, --config FILE      settings file: 'key = value' lines with keys\n"
 		"                         socket, log_level, gid_ipv4, spin_us, device_name,\n"
-		"                         fabric_addr, fabric_provider, peer (IP:PORT, repeatable)\n"
+		"                         fabric_addr, fabric_provider, peer (IP:PORT, repeatable),\n"
+		"                         vm (as --vm, repeatable)\n"
 		"  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
 		"  -f, --fabric-addr IP[:PORT]\n"
 		"                         reach QPs of other apirds through libfabric, listening\n"
@@ -40,6 +43,10 @@ static void usage(FILE *out)
 		"                         ::ffff:IP. Off unless given.\n"
 		"  -p, --fabric-provider NAME\n"
 		"                         libfabric provider (default %s)\n"
+		"  -v, --vm NAME,socket=PATH,ram=FILE,size=BYTES\n"
+		"                         serve a QEMU guest over virtio-serial: QEMU connects to\n"
+		"                         PATH; its RAM is the SIZE-byte file FILE (K/M/G suffixes).\n"
+		"                         Repeatable.\n"
 		"  -h, --help             this text\n"
 		"  -V, --version          print the version\n"
 		"\n"
@@ -55,7 +62,7 @@ static int parse_args(int argc, char **argv, struct apird_config *cfg)
 	int opt;
 
 	apird_config_defaults(cfg);
-	while ((opt = getopt_long(argc, argv, "s:c:l:f:p:hV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:l:f:p:v:hV", long_options, NULL)) != -1) {
 		if (opt == 'c' && apird_config_load(cfg, optarg, err, sizeof(err))) {
 			fprintf(stderr, "apird: %s\n", err);
 			return 2;
@@ -78,9 +85,10 @@ static int parse_args(int argc, char **argv, struct apird_config *cfg)
 		return 2;
 	}
 	optind = 0;   /* GNU: rescan from the start */
-	while ((opt = getopt_long(argc, argv, "s:c:l:f:p:hV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:l:f:p:v:hV", long_options, NULL)) != -1) {
 		const char *key = opt == 's' ? "socket" : opt == 'l' ? "log_level" :
-				  opt == 'f' ? "fabric_addr" : opt == 'p' ? "fabric_provider" : NULL;
+				  opt == 'f' ? "fabric_addr" : opt == 'p' ? "fabric_provider" :
+				  opt == 'v' ? "vm" : NULL;
 
 		if (key && apird_config_set(cfg, key, optarg, err, sizeof(err))) {
 			fprintf(stderr, "apird: %s\n", err);

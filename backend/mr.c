@@ -13,6 +13,7 @@
 
 #include "control.h"
 #include "dispatch.h"
+#include "vm.h"
 
 #define MR_ACCESS_SUPPORTED (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			     IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC | IBV_ACCESS_HUGETLB)
@@ -67,12 +68,18 @@ static int check_memfd(struct apird_call *c, int fd, const Apir__RegMr *m)
 	return 0;
 }
 
-/* Maps the pages holding [fd_offset, fd_offset + length). Writable only if
- * the access flags let anyone write: least privilege for engine bugs. */
+/* Writable only if the access flags let anyone write: least privilege for
+ * engine bugs. */
+static int region_prot(uint32_t access)
+{
+	return PROT_READ | (access & MR_ACCESS_WRITABLE ? PROT_WRITE : 0);
+}
+
+/* Maps the pages holding [fd_offset, fd_offset + length). */
 static int map_region(struct apird_call *c, int fd, const Apir__RegMr *m, struct apird_mr *mr)
 {
 	uint64_t map_off = m->fd_offset & ~(uint64_t)(APIR_PAGE_SIZE - 1);
-	int prot = PROT_READ | (m->access & MR_ACCESS_WRITABLE ? PROT_WRITE : 0);
+	int prot = region_prot(m->access);
 
 	mr->map_len = apir_align_up(m->fd_offset - map_off + m->length, APIR_PAGE_SIZE);
 	mr->map = mmap(NULL, mr->map_len, prot, MAP_SHARED, fd, (off_t)map_off);
@@ -95,9 +102,11 @@ static int check_reg_mr(struct apird_call *c, const Apir__RegMr *m)
 
 	if (!rc)
 		rc = check_range(c, m);
-	if (!rc)
-		rc = check_memfd(c, c->in->fds[0], m);
-	return rc;
+	if (rc || c->s->vm)
+		return rc;   /* guest extents are checked as they are mapped */
+	if (m->n_pages)
+		return apird_fail(c, EINVAL, "guest-physical pages are for the virtio-serial transport");
+	return check_memfd(c, c->in->fds[0], m);
 }
 
 int apird_do_reg_mr(struct apird_call *c)
@@ -120,7 +129,10 @@ int apird_do_reg_mr(struct apird_call *c)
 	mr->access = m->access & MR_ACCESS_SUPPORTED;
 	mr->iova = m->iova;
 	mr->length = m->length;
-	rc = map_region(c, c->in->fds[0], m, mr);
+	if (c->s->vm)
+		rc = apird_vm_map_region(c, m, region_prot(m->access), mr);
+	else
+		rc = map_region(c, c->in->fds[0], m, mr);
 	if (rc)
 		goto fail;
 	rc = apird_mr_keys_assign(c->d, mr);

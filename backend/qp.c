@@ -13,6 +13,7 @@
 #include "control.h"
 #include "dispatch.h"
 #include "qp_state.h"
+#include "vm.h"
 
 /* The objects a new QP uses, all of the calling session. */
 struct qp_deps {
@@ -81,16 +82,16 @@ static void grant_cap(struct apird_qp *qp, const Apir__QpCap *want, bool has_srq
 	qp->cap.max_inline_data = want->max_inline_data;
 }
 
-static int qp_area_create(struct apird_call *c, struct apird_qp *qp, int *fd)
+static int qp_area_create(struct apird_call *c, const Apir__CreateQp *m, struct apird_qp *qp)
 {
 	size_t sq_off, rq_off;
 	uint8_t *base;
 	int rc;
 
 	qp->area_len = apir_qp_layout(qp->sq_entries, qp->rq_entries, &sq_off, &rq_off);
-	rc = apird_area_create("apir-qp", qp->area_len, fd, &qp->area);
+	rc = apird_ring_area_open(c, "apir-qp", qp->area_len, m->ring, m->n_ring, &qp->area);
 	if (rc)
-		return apird_fail(c, -rc, "cannot create the QP rings");
+		return rc;
 	base = qp->area;
 	qp->ctrl = qp->area;
 	qp->sq = (struct apir_send_wqe *)(base + sq_off);
@@ -112,7 +113,7 @@ static void qp_refs_add(struct apird_qp *qp, int delta)
 		qp->srq->refs += delta;
 }
 
-static void reply_create_qp(struct apird_call *c, const struct apird_qp *qp, int fd)
+static void reply_create_qp(struct apird_call *c, const struct apird_qp *qp)
 {
 	Apir__CreateQpReply *r = &c->reply.create_qp.reply;
 
@@ -126,7 +127,6 @@ static void reply_create_qp(struct apird_call *c, const struct apird_qp *qp, int
 	r->area_size = qp->area_len;
 	c->resp.body_case = APIR__RESPONSE__BODY_CREATE_QP;
 	c->resp.create_qp = r;
-	apird_call_send_fd(c, fd, true);
 }
 
 static struct apird_qp *qp_new(struct apird_call *c, const Apir__CreateQp *m,
@@ -155,7 +155,7 @@ int apird_do_create_qp(struct apird_call *c)
 	const Apir__CreateQp *m = c->req->create_qp;
 	struct qp_deps deps;
 	struct apird_qp *qp;
-	int fd, rc;
+	int rc;
 
 	rc = check_type(c, m->qp_type);
 	if (!rc)
@@ -167,7 +167,7 @@ int apird_do_create_qp(struct apird_call *c)
 	qp = qp_new(c, m, &deps);
 	if (!qp)
 		return ENOMEM;
-	rc = qp_area_create(c, qp, &fd);
+	rc = qp_area_create(c, m, qp);
 	if (rc)
 		goto fail;
 	if (apird_qpn_assign(c->d, qp)) {
@@ -180,13 +180,12 @@ int apird_do_create_qp(struct apird_call *c)
 		goto fail_number;
 	}
 	qp_refs_add(qp, 1);
-	reply_create_qp(c, qp, fd);
+	reply_create_qp(c, qp);
 	return 0;
 fail_number:
 	apird_qpn_release(c->d, qp);
 fail_area:
-	munmap(qp->area, qp->area_len);
-	close(fd);
+	apird_ring_area_close(c->s, qp->area, qp->area_len);
 fail:
 	free(qp);
 	return rc;
@@ -301,7 +300,7 @@ void apird_qp_destroy(struct apird_session *s, struct apird_qp *qp)
 	apird_fabric_qp_disconnect(s->d, qp);
 	apird_qpn_release(s->d, qp);
 	qp_refs_add(qp, -1);
-	munmap(qp->area, qp->area_len);
+	apird_ring_area_close(s, qp->area, qp->area_len);
 	apird_table_remove(&s->qps, qp->handle);
 	free(qp);
 }

@@ -24,6 +24,7 @@
 #include "apir/log.h"
 #include "control.h"
 #include "session.h"
+#include "vm.h"
 
 /* How stale a pending control message may get while the engine is busy. */
 #define CONTROL_POLL_INTERVAL_NS 20000u
@@ -109,12 +110,9 @@ static void listen_ready(struct apird *d, struct apird_watch *w, uint32_t events
 	}
 }
 
-int apird_server_listen(struct apird *d)
+int apird_unix_listen(const char *path, struct stat *st)
 {
-	struct apird_control *ctl = d->ctl;
-	const char *path = ctl->cfg.socket_path;
 	struct sockaddr_un a;
-	struct stat st;
 	int fd, rc;
 
 	rc = make_parent_dirs(path);
@@ -126,16 +124,38 @@ int apird_server_listen(struct apird *d)
 	if (fd < 0)
 		return -errno;
 	unix_addr(&a, path);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, SOMAXCONN) || stat(path, &st)) {
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, SOMAXCONN) || stat(path, st)) {
 		rc = -errno;
 		close(fd);
 		return rc;
 	}
+	return fd;
+}
+
+void apird_unix_unlink(const char *path, const struct stat *st)
+{
+	struct stat now;
+
+	if (!stat(path, &now) && now.st_dev == st->st_dev && now.st_ino == st->st_ino)
+		unlink(path);
+}
+
+int apird_server_listen(struct apird *d)
+{
+	struct apird_control *ctl = d->ctl;
+	struct stat st;
+	int fd, rc;
+
+	fd = apird_unix_listen(ctl->cfg.socket_path, &st);
+	if (fd < 0)
+		return fd;
 	ctl->listen_fd = fd;
 	ctl->socket_dev = st.st_dev;
 	ctl->socket_ino = st.st_ino;
 	ctl->listen_watch.ready = listen_ready;
 	rc = apird_watch_add(d, fd, EPOLLIN, &ctl->listen_watch);
+	if (!rc)
+		rc = apird_vms_listen(d);
 	if (rc)
 		apird_server_unlisten(d);
 	return rc;
@@ -144,16 +164,14 @@ int apird_server_listen(struct apird *d)
 void apird_server_unlisten(struct apird *d)
 {
 	struct apird_control *ctl = d->ctl;
-	struct stat st;
+	struct stat st = { .st_dev = ctl->socket_dev, .st_ino = ctl->socket_ino };
 
+	apird_vms_close(d);
 	if (ctl->listen_fd < 0)
 		return;
 	close(ctl->listen_fd);
 	ctl->listen_fd = -1;
-	/* A successor apird may already have replaced the file. */
-	if (!stat(ctl->cfg.socket_path, &st) && st.st_dev == ctl->socket_dev &&
-	    st.st_ino == ctl->socket_ino)
-		unlink(ctl->cfg.socket_path);
+	apird_unix_unlink(ctl->cfg.socket_path, &st);
 }
 
 static void signal_ready(struct apird *d, struct apird_watch *w, uint32_t events)

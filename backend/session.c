@@ -22,6 +22,7 @@
 #include "apir/log.h"
 #include "dispatch.h"
 #include "session.h"
+#include "vm.h"
 
 /* Feature bits this apird offers in the handshake. */
 #define APIRD_FEATURES APIR_FEAT_ALL
@@ -115,22 +116,51 @@ static void session_unlink(struct apird_session **list, struct apird_session *s)
 	s->prev = s->next = NULL;
 }
 
-struct apird_session *apird_session_create(struct apird *d, int sock)
+static struct apird_session *session_alloc(struct apird *d, int sock)
 {
 	struct apird_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->d = d;
+	s->sock = sock;
+	s->doorbell_fd = s->async_fd = s->page_fd = s->async_read_fd = -1;
+	snprintf(s->client, sizeof(s->client), "?");
+	session_tables_init(s);
+	return s;
+}
+
+static void session_register(struct apird_session *s)
+{
+	s->id = s->d->ctl->next_session_id++;
+	session_link(&s->d->ctl->sessions, s);
+}
+
+/* The VM connection's reader serves it; its page comes with Hello. */
+struct apird_session *apird_session_create_vm(struct apird *d, struct apird_vm_conn *vm)
+{
+	struct apird_session *s = session_alloc(d, -1);
+
+	if (!s)
+		return NULL;
+	s->vm = vm;
+	session_register(s);
+	apir_dbg("session %llu: new guest process on vm %s", (unsigned long long)s->id,
+		 vm->vm->cfg.name);
+	return s;
+}
+
+struct apird_session *apird_session_create(struct apird *d, int sock)
+{
+	struct apird_session *s = session_alloc(d, sock);
 	int rc;
 
 	if (!s) {
 		close(sock);
 		return NULL;
 	}
-	s->d = d;
-	s->sock = sock;
-	s->doorbell_fd = s->async_fd = s->page_fd = s->async_read_fd = -1;
 	s->sock_watch.ready = session_sock_ready;
 	s->doorbell_watch.ready = session_doorbell_ready;
-	snprintf(s->client, sizeof(s->client), "?");
-	session_tables_init(s);
 	rc = session_open_shared(s);
 	if (!rc)
 		rc = apird_watch_add(d, s->sock, EPOLLIN | EPOLLRDHUP | EPOLLET, &s->sock_watch);
@@ -146,8 +176,7 @@ struct apird_session *apird_session_create(struct apird *d, int sock)
 		free(s);
 		return NULL;
 	}
-	s->id = d->ctl->next_session_id++;
-	session_link(&d->ctl->sessions, s);
+	session_register(s);
 	apir_dbg("session %llu: connection accepted", (unsigned long long)s->id);
 	return s;
 }
@@ -252,7 +281,7 @@ static void hello_send_fds(struct apird_call *c)
 {
 	struct apird_session *s = c->s;
 
-	if (s->admin) {
+	if (s->admin || s->vm) {
 		close_fd(&s->page_fd);
 		close_fd(&s->async_read_fd);
 		return;
@@ -277,6 +306,14 @@ int apird_do_hello(struct apird_call *c)
 		return apird_fail(c, EPROTONOSUPPORT,
 				  "protocol version %u is not supported: this apird speaks version %u",
 				  h->protocol_version, APIR_PROTOCOL_VERSION);
+	}
+	if (s->vm) {
+		int rc = apird_vm_map_session_page(c, h);
+
+		/* The port waits for the guest process's next Hello. */
+		c->close_session = rc != 0;
+		if (rc)
+			return rc;
 	}
 	copy_printable(s->client, sizeof(s->client), h->client_name);
 	copy_printable(s->transport, sizeof(s->transport), h->transport);
@@ -323,10 +360,14 @@ void apird_session_close(struct apird_session *s, const char *why)
 	DESTROY_ALL(s, channels, apird_channel_destroy);
 	DESTROY_ALL(s, pds, apird_pd_destroy);
 	session_tables_fini(s);
+	if (s->vm)
+		apird_vm_session_closed(s);
 	if (s->page)
 		atomic_store_explicit(&s->page->device_fatal, 1, memory_order_release);
-	apird_watch_del(s->d, s->sock);
-	apird_watch_del(s->d, s->doorbell_fd);
+	if (s->sock >= 0)
+		apird_watch_del(s->d, s->sock);
+	if (s->doorbell_fd >= 0)
+		apird_watch_del(s->d, s->doorbell_fd);
 	session_close_shared(s);
 	session_unlink(&ctl->sessions, s);
 	session_link(&ctl->closed, s);
@@ -345,7 +386,8 @@ void apird_sessions_reap(struct apird *d)
 
 void apird_session_fatal(struct apird_session *s)
 {
-	atomic_store_explicit(&s->page->device_fatal, 1, memory_order_release);
+	if (s->page)
+		atomic_store_explicit(&s->page->device_fatal, 1, memory_order_release);
 	for (uint32_t h = apird_table_next(&s->qps, 0); h; h = apird_table_next(&s->qps, h)) {
 		struct apird_qp *qp = apird_table_get(&s->qps, h);
 
@@ -356,7 +398,8 @@ void apird_session_fatal(struct apird_session *s)
 
 void apird_session_set_sleeping(struct apird_session *s, bool sleeping)
 {
-	atomic_store_explicit(&s->page->engine_sleeping, sleeping, memory_order_relaxed);
+	if (s->page)
+		atomic_store_explicit(&s->page->engine_sleeping, sleeping, memory_order_relaxed);
 }
 
 void apird_session_async_event(struct apird_session *s, enum ibv_event_type type,
@@ -367,6 +410,17 @@ void apird_session_async_event(struct apird_session *s, enum ibv_event_type type
 		.obj_kind = (uint32_t)kind,
 		.obj_handle = handle,
 	};
+
+	if (s->vm) {
+		Apir__Event ev = APIR__EVENT__INIT;
+
+		ev.async = true;
+		ev.event_type = (uint32_t)type;
+		ev.obj_kind = (uint32_t)kind;
+		ev.obj_handle = handle;
+		apird_vm_send_event(s->vm, &ev);
+		return;
+	}
 
 	/* Records are smaller than PIPE_BUF: a write is all or nothing. */
 	if (s->async_fd < 0 || write(s->async_fd, &rec, sizeof(rec)) == (ssize_t)sizeof(rec))

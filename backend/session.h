@@ -10,6 +10,8 @@
 #include "apird.h"
 #include "control.h"
 
+struct apird_vm_conn;
+
 #define APIRD_CLIENT_NAME_MAX 64
 #define APIRD_TRANSPORT_NAME_MAX 16
 
@@ -32,6 +34,8 @@ struct apird_session {
 	char transport[APIRD_TRANSPORT_NAME_MAX];  /* printable copy of Hello.transport */
 	bool admin;                  /* an operator tool's session (APIR_TRANSPORT_ADMIN) */
 	uint32_t pid;
+	struct apird_vm_conn *vm;    /* virtio-serial: the VM connection carrying it (vm.h);
+				      * NULL on the unix transport (sock, fds) */
 
 	struct apird_table pds;
 	struct apird_table mrs;
@@ -47,6 +51,9 @@ struct apird_session {
 /* Takes ownership of sock (a connected AF_UNIX stream socket) and starts a
  * session that waits for Hello. Returns NULL (sock closed) on failure. */
 struct apird_session *apird_session_create(struct apird *d, int sock);
+/* A session of the guest process on a VM connection (no fds: its page is
+ * mapped by Hello). Returns NULL when out of memory. */
+struct apird_session *apird_session_create_vm(struct apird *d, struct apird_vm_conn *vm);
 /* Reads and answers every complete request queued on the socket. Returns
  * false when the session was closed (peer gone, malformed input). */
 bool apird_session_serve(struct apird_session *s);

@@ -7,6 +7,7 @@
 
 #include "control.h"
 #include "dispatch.h"
+#include "vm.h"
 
 static int check_create_srq(struct apird_call *c, const Apir__CreateSrq *m)
 {
@@ -19,15 +20,15 @@ static int check_create_srq(struct apird_call *c, const Apir__CreateSrq *m)
 	return 0;
 }
 
-static int srq_area_create(struct apird_call *c, struct apird_srq *srq, int *fd)
+static int srq_area_create(struct apird_call *c, const Apir__CreateSrq *m, struct apird_srq *srq)
 {
 	size_t wqe_off;
 	int rc;
 
 	srq->area_len = apir_srq_layout(srq->num_entries, &wqe_off);
-	rc = apird_area_create("apir-srq", srq->area_len, fd, &srq->area);
+	rc = apird_ring_area_open(c, "apir-srq", srq->area_len, m->ring, m->n_ring, &srq->area);
 	if (rc)
-		return apird_fail(c, -rc, "cannot create the SRQ ring");
+		return rc;
 	srq->ctrl = srq->area;
 	srq->wqes = (struct apir_recv_wqe *)((uint8_t *)srq->area + wqe_off);
 	srq->ctrl->ring.num_entries = srq->num_entries;
@@ -35,7 +36,7 @@ static int srq_area_create(struct apird_call *c, struct apird_srq *srq, int *fd)
 	return 0;
 }
 
-static void reply_create_srq(struct apird_call *c, const struct apird_srq *srq, int fd)
+static void reply_create_srq(struct apird_call *c, const struct apird_srq *srq)
 {
 	Apir__CreateSrqReply *r = &c->reply.create_srq;
 
@@ -48,7 +49,6 @@ static void reply_create_srq(struct apird_call *c, const struct apird_srq *srq, 
 	r->area_size = srq->area_len;
 	c->resp.body_case = APIR__RESPONSE__BODY_CREATE_SRQ;
 	c->resp.create_srq = r;
-	apird_call_send_fd(c, fd, true);
 }
 
 int apird_do_create_srq(struct apird_call *c)
@@ -56,7 +56,7 @@ int apird_do_create_srq(struct apird_call *c)
 	const Apir__CreateSrq *m = c->req->create_srq;
 	struct apird_pd *pd = apird_call_object(c, &c->s->pds, m->pd, "PD");
 	struct apird_srq *srq;
-	int fd, rc;
+	int rc;
 
 	if (!pd)
 		return EINVAL;
@@ -72,7 +72,7 @@ int apird_do_create_srq(struct apird_call *c)
 	srq->max_wr = srq->num_entries;
 	srq->max_sge = m->max_sge;
 	srq->srq_limit = m->srq_limit;
-	rc = srq_area_create(c, srq, &fd);
+	rc = srq_area_create(c, m, srq);
 	if (rc)
 		goto fail;
 	if (apird_srqn_assign(c->d, srq)) {
@@ -85,13 +85,12 @@ int apird_do_create_srq(struct apird_call *c)
 		goto fail_number;
 	}
 	pd->refs++;
-	reply_create_srq(c, srq, fd);
+	reply_create_srq(c, srq);
 	return 0;
 fail_number:
 	apird_srqn_release(c->d, srq);
 fail_area:
-	munmap(srq->area, srq->area_len);
-	close(fd);
+	apird_ring_area_close(c->s, srq->area, srq->area_len);
 fail:
 	free(srq);
 	return rc;
@@ -151,7 +150,7 @@ int apird_do_destroy_srq(struct apird_call *c)
 void apird_srq_destroy(struct apird_session *s, struct apird_srq *srq)
 {
 	apird_srqn_release(s->d, srq);
-	munmap(srq->area, srq->area_len);
+	apird_ring_area_close(s, srq->area, srq->area_len);
 	srq->pd->refs--;
 	apird_table_remove(&s->srqs, srq->handle);
 	free(srq);

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-serial transport, apird's side. Each configured VM (--vm) has
+ * a listening socket QEMU connects to (its virtserialport's chardev); the
+ * connection carries magic-prefixed frames (wire.h) of one guest process
+ * at a time, whose session apird runs like a unix one, except that no fd
+ * ever crosses: the session page, rings and regions are guest pages named
+ * by guest-physical extents, doorbells are Doorbell frames and events are
+ * Event frames. Private to the control plane.
+ */
+#ifndef APIRD_VM_H
+#define APIRD_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "apir.pb-c.h"
+#include "config.h"
+#include "control.h"
+#include "guest_ram.h"
+
+struct apird_call;
+struct apird_session;
+
+/* Guest pages a ring of the session uses (the session page counts too):
+ * rings of one session may not share a page. */
+struct apird_vm_ring {
+	const void *area;            /* apird's view of it: the key */
+	struct apird_gpa_extent *ext;
+	size_t num_ext;
+};
+
+/* QEMU's connection: the port's host end. */
+struct apird_vm_conn {
+	struct apird_vm *vm;
+	int fd;                      /* O_NONBLOCK */
+	struct apird_watch watch;
+	struct apird_guest_ram ram;  /* opened at the first Hello (QEMU may connect before
+				      * it created the file) */
+	struct apird_session *session;   /* the guest process's, NULL before its Hello */
+	uint8_t *in;                 /* received bytes not consumed yet */
+	size_t in_len;
+	uint8_t *out;                /* queued frames; out[0] starts a frame */
+	size_t out_len, out_head, out_cap;
+	bool out_watched;            /* EPOLLOUT requested */
+	bool failed;                 /* a write failed: the connection is gone */
+	bool garbage_logged;
+	bool events_dropped_logged;
+	struct apird_vm_ring *rings;
+	size_t num_rings, rings_cap;
+};
+
+struct apird_vm {
+	struct apird_vm_config cfg;
+	struct apird *d;
+	int listen_fd;               /* -1: not listening (unit tests attach streams) */
+	struct stat sock_st;         /* the socket file we created, to unlink only it */
+	struct apird_watch listen_watch;
+	struct apird_vm_conn *conn;  /* QEMU's connection, or NULL */
+	bool ram_error_logged;
+	struct apird_vm *next;
+};
+
+/* ---- vm_listen.c ------------------------------------------------------------ */
+
+/* Adds a VM apird serves (not listening yet). Returns it or NULL. */
+struct apird_vm *apird_vm_add(struct apird *d, const struct apird_vm_config *cfg);
+/* Adds and listens on every VM of ctl->cfg. Returns 0 or -errno (logged). */
+int apird_vms_listen(struct apird *d);
+/* Ends every VM connection (its session too) and listener, frees them. */
+void apird_vms_close(struct apird *d);
+
+/* ---- vm_conn.c -------------------------------------------------------------- */
+
+/* Serves fd (a connected stream, taken over) as vm's port. Returns 0 or
+ * -errno (fd closed). A VM has one connection at a time: -EBUSY. */
+int apird_vm_connect(struct apird_vm *vm, int fd);
+/* Reads and serves what arrived, flushes what is queued. Returns false
+ * when the connection ended (closed and freed, vm->conn NULL). */
+bool apird_vm_serve(struct apird_vm_conn *conn);
+void apird_vm_disconnect(struct apird_vm_conn *conn, const char *why);
+/* Queues a response frame. Returns 0, or -EAGAIN when the guest does not
+ * read what apird sends, -EPIPE when the connection is gone. */
+int apird_vm_send(struct apird_vm_conn *conn, const void *payload, size_t len);
+/* Sends an unsolicited Event (dropped, logged once, when the guest does
+ * not read). */
+void apird_vm_send_event(struct apird_vm_conn *conn, const Apir__Event *ev);
+/* The session of conn was closed: forget it and its rings, unmap its
+ * session page without touching it (the guest process is gone). */
+void apird_vm_session_closed(struct apird_session *s);
+
+/* ---- vm_memory.c: guest pages behind session pages, rings and regions ------- */
+
+/* Hello of a virtio-serial session: maps its session page. */
+int apird_vm_map_session_page(struct apird_call *c, const Apir__Hello *h);
+/* A ring's shared area of len bytes: on a virtio-serial session the guest
+ * pages named by ring (zeroed control page, no overlap with the session's
+ * other rings); on a unix session a new sealed memfd sent with the reply
+ * (ring must be empty). Fails the call on error. */
+int apird_ring_area_open(struct apird_call *c, const char *name, size_t len,
+			 Apir__GpaExtent *const *ring, size_t num_ring, void **area);
+void apird_ring_area_close(struct apird_session *s, void *area, size_t len);
+/* RegMr on a virtio-serial session: maps the region's guest pages
+ * (m->pages, m->fd_offset) into mr->map / mr->base. */
+int apird_vm_map_region(struct apird_call *c, const Apir__RegMr *m, int prot,
+			struct apird_mr *mr);
+
+#endif /* APIRD_VM_H */

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A VM's connection: a byte stream of magic-prefixed frames (wire.h) with
+ * no fds and no message boundaries, carrying one guest process at a time.
+ * The guest is hostile: garbage between frames is skipped up to the next
+ * magic (logged once), a frame that does not decode is garbage too, a new
+ * Hello ends the previous process's session first, and apird never blocks
+ * on a guest that does not read (responses and events are queued, bounded).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "apir/log.h"
+#include "apir/wire.h"
+#include "dispatch.h"
+#include "session.h"
+#include "vm.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+#define STREAM_HDR 8u
+/* Enough for one whole frame behind an incomplete one. */
+#define IN_CAP (2u * (STREAM_HDR + APIR_MAX_FRAME))
+/* What may wait for a guest that does not read: responses beyond it end the
+ * session (as an unread unix socket does), events beyond EVENT_LIMIT are
+ * dropped like events on a full pipe. */
+#define OUT_LIMIT (4u << 20)
+#define EVENT_LIMIT (1u << 20)
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void conn_ready(struct apird *d, struct apird_watch *w, uint32_t events);
+
+int apird_vm_connect(struct apird_vm *vm, int fd)
+{
+	struct apird_vm_conn *conn;
+	int rc;
+
+	if (vm->conn) {
+		close(fd);
+		return -EBUSY;
+	}
+	conn = calloc(1, sizeof(*conn));
+	if (conn)
+		conn->in = malloc(IN_CAP);
+	if (!conn || !conn->in) {
+		free(conn);
+		close(fd);
+		return -ENOMEM;
+	}
+	conn->vm = vm;
+	conn->fd = fd;
+	conn->ram.fd = -1;
+	conn->watch.ready = conn_ready;
+	rc = fcntl(fd, F_SETFL, O_NONBLOCK) ? -errno : 0;
+	if (!rc)
+		rc = apird_watch_add(vm->d, fd, EPOLLIN | EPOLLRDHUP, &conn->watch);
+	if (rc) {
+		free(conn->in);
+		free(conn);
+		close(fd);
+		return rc;
+	}
+	vm->conn = conn;
+	apir_info("vm %s: QEMU connected", vm->cfg.name);
+	return 0;
+}
+
+void apird_vm_disconnect(struct apird_vm_conn *conn, const char *why)
+{
+	struct apird_vm *vm = conn->vm;
+
+	if (conn->session)
+		apird_session_close(conn->session, why);
+	apird_watch_del(vm->d, conn->fd);
+	close(conn->fd);
+	apird_guest_ram_close(&conn->ram);
+	free(conn->rings);
+	free(conn->in);
+	free(conn->out);
+	free(conn);
+	vm->conn = NULL;
+	apir_info("vm %s: connection closed (%s)", vm->cfg.name, why);
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+/* Start of the queued frame that holds byte off. */
+static size_t frame_start(const struct apird_vm_conn *conn, size_t off)
+{
+	size_t p = 0;
+
+	while (p < conn->out_len) {
+		size_t end = p + STREAM_HDR + get_le32(conn->out + p + 4);
+
+		if (end > off)
+			break;
+		p = end;
+	}
+	return p;
+}
+
+static void watch_output(struct apird_vm_conn *conn, bool on)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0),
+		.data.ptr = &conn->watch,
+	};
+
+	if (conn->out_watched == on)
+		return;
+	if (epoll_ctl(conn->vm->d->ctl->epoll_fd, EPOLL_CTL_MOD, conn->fd, &ev) == 0)
+		conn->out_watched = on;
+}
+
+static void flush_output(struct apird_vm_conn *conn)
+{
+	while (conn->out_head < conn->out_len && !conn->failed) {
+		ssize_t n = send(conn->fd, conn->out + conn->out_head, conn->out_len - conn->out_head,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0)
+			conn->out_head += (size_t)n;
+		else if (n < 0 && errno == EAGAIN)
+			break;
+		else if (n < 0 && errno != EINTR)
+			conn->failed = true;
+	}
+	if (conn->out_head == conn->out_len)
+		conn->out_head = conn->out_len = 0;
+	watch_output(conn, conn->out_len != 0 && !conn->failed);
+}
+
+/* Room for n more bytes: drops the frames already sent, then grows. */
+static int reserve_output(struct apird_vm_conn *conn, size_t n)
+{
+	size_t sent = frame_start(conn, conn->out_head);
+	uint8_t *p;
+
+	if (sent) {
+		memmove(conn->out, conn->out + sent, conn->out_len - sent);
+		conn->out_len -= sent;
+		conn->out_head -= sent;
+	}
+	if (conn->out_len + n <= conn->out_cap)
+		return 0;
+	p = realloc(conn->out, conn->out_len + n);
+	if (!p)
+		return -ENOMEM;
+	conn->out = p;
+	conn->out_cap = conn->out_len + n;
+	return 0;
+}
+
+static int queue_frame(struct apird_vm_conn *conn, const void *payload, size_t len, size_t limit)
+{
+	int rc;
+
+	if (conn->failed)
+		return -EPIPE;
+	if (len > APIR_MAX_FRAME)
+		return -EMSGSIZE;
+	if (conn->out_len - conn->out_head + STREAM_HDR + len > limit)
+		return -EAGAIN;
+	rc = reserve_output(conn, STREAM_HDR + len);
+	if (rc)
+		return rc;
+	put_le32(conn->out + conn->out_len, APIR_STREAM_MAGIC);
+	put_le32(conn->out + conn->out_len + 4, (uint32_t)len);
+	memcpy(conn->out + conn->out_len + STREAM_HDR, payload, len);
+	conn->out_len += STREAM_HDR + len;
+	flush_output(conn);
+	return conn->failed ? -EPIPE : 0;
+}
+
+/* What was queued for a previous guest process is of no use to the next
+ * one; only the frame on its way out is finished, so the stream stays whole. */
+static void drop_unsent(struct apird_vm_conn *conn)
+{
+	size_t start = frame_start(conn, conn->out_head);
+
+	if (start < conn->out_head)
+		conn->out_len = start + STREAM_HDR + get_le32(conn->out + start + 4);
+	else
+		conn->out_len = conn->out_head;
+	flush_output(conn);
+}
+
+int apird_vm_send(struct apird_vm_conn *conn, const void *payload, size_t len)
+{
+	return queue_frame(conn, payload, len, OUT_LIMIT);
+}
+
+static int send_response(struct apird_vm_conn *conn, const Apir__Response *r, size_t limit)
+{
+	size_t len = apir__response__get_packed_size(r);
+	uint8_t *buf = malloc(len ? len : 1);
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	apir__response__pack(r, buf);
+	rc = queue_frame(conn, buf, len, limit);
+	free(buf);
+	return rc;
+}
+
+void apird_vm_send_event(struct apird_vm_conn *conn, const Apir__Event *ev)
+{
+	Apir__Response r = APIR__RESPONSE__INIT;
+
+	r.body_case = APIR__RESPONSE__BODY_EVENT;
+	r.event = (Apir__Event *)ev;
+	if (send_response(conn, &r, EVENT_LIMIT) == -EAGAIN && !conn->events_dropped_logged) {
+		conn->events_dropped_logged = true;
+		apir_warn("vm %s: the guest does not read its port, dropping events",
+			  conn->vm->cfg.name);
+	}
+}
+
+/* A request that has no session to go to (it came before any Hello). */
+static void reply_error(struct apird_vm_conn *conn, uint64_t id, int status, const char *error)
+{
+	Apir__Response r = APIR__RESPONSE__INIT;
+
+	r.id = id;
+	r.status = status;
+	r.error = (char *)error;
+	send_response(conn, &r, OUT_LIMIT);
+}
+
+/* ---- input ------------------------------------------------------------------- */
+
+static void log_garbage(struct apird_vm_conn *conn, const char *what)
+{
+	if (conn->garbage_logged)
+		return;
+	conn->garbage_logged = true;
+	apir_warn("vm %s: %s on the port, skipped up to the next frame (logged once)",
+		  conn->vm->cfg.name, what);
+}
+
+/* A Hello starts a new guest process: whatever the previous one left is
+ * released first (its session, its queued responses). */
+static bool start_session(struct apird_vm_conn *conn)
+{
+	if (conn->session)
+		apird_session_close(conn->session, "a new guest process said Hello");
+	drop_unsent(conn);
+	conn->session = apird_session_create_vm(conn->vm->d, conn);
+	return conn->session != NULL;
+}
+
+/* Serves one decoded request. */
+static void serve_request(struct apird_vm_conn *conn, Apir__Request *req, uint8_t *payload,
+			  size_t len)
+{
+	struct apir_frame f = { .buf = payload, .len = len };
+
+	switch (req->body_case) {
+	case APIR__REQUEST__BODY_DOORBELL:
+		/* The wake-up is that the frame arrived: nothing to answer. */
+		apir__request__free_unpacked(req, NULL);
+		return;
+	case APIR__REQUEST__BODY_HELLO:
+		if (!start_session(conn)) {
+			reply_error(conn, req->id, ENOMEM, "out of memory");
+			apir__request__free_unpacked(req, NULL);
+			return;
+		}
+		break;
+	default:
+		if (!conn->session) {
+			reply_error(conn, req->id, EPROTO, "Hello first: no session on this port");
+			apir__request__free_unpacked(req, NULL);
+			return;
+		}
+	}
+	apird_dispatch_request(conn->session, req, &f);
+}
+
+/* Offset of the first byte at or after from that may start a magic (a
+ * partial magic at the end counts). */
+static size_t find_magic(const struct apird_vm_conn *conn, size_t from)
+{
+	uint8_t magic[4];
+
+	put_le32(magic, APIR_STREAM_MAGIC);
+	for (size_t i = from; i < conn->in_len; i++) {
+		size_t avail = conn->in_len - i < 4 ? conn->in_len - i : 4;
+
+		if (memcmp(conn->in + i, magic, avail) == 0)
+			return i;
+	}
+	return conn->in_len;
+}
+
+/* Length of the whole frame at off, or 0 if it has not all arrived. */
+static size_t whole_frame(const struct apird_vm_conn *conn, size_t off)
+{
+	size_t len;
+
+	if (conn->in_len - off < STREAM_HDR)
+		return 0;
+	len = get_le32(conn->in + off + 4);
+	return conn->in_len - off >= STREAM_HDR + len ? STREAM_HDR + len : 0;
+}
+
+/* A guest process killed mid-write leaves a frame that never completes;
+ * the next process starts with a Hello. Such a Hello, whole, behind the
+ * incomplete frame means that frame is dead. Returns its offset or 0. */
+static size_t hello_behind(const struct apird_vm_conn *conn, size_t off)
+{
+	for (size_t p = find_magic(conn, off + 1); p + STREAM_HDR <= conn->in_len;
+	     p = find_magic(conn, p + 1)) {
+		size_t n = whole_frame(conn, p);
+		Apir__Request *req;
+		bool hello;
+
+		if (!n || get_le32(conn->in + p + 4) > APIR_MAX_FRAME)
+			continue;
+		req = apir__request__unpack(NULL, n - STREAM_HDR, conn->in + p + STREAM_HDR);
+		hello = req && req->body_case == APIR__REQUEST__BODY_HELLO;
+		if (req)
+			apir__request__free_unpacked(req, NULL);
+		if (hello)
+			return p;
+	}
+	return 0;
+}
+
+/* Consumes every whole frame in the input buffer. */
+static void serve_input(struct apird_vm_conn *conn)
+{
+	size_t pos = 0;
+
+	while (!conn->failed) {
+		size_t p = find_magic(conn, pos), n, behind;
+		Apir__Request *req;
+
+		if (p != pos)
+			log_garbage(conn, "bytes that are not a frame");
+		pos = p;
+		if (conn->in_len - pos < STREAM_HDR)
+			break;
+		if (get_le32(conn->in + pos + 4) > APIR_MAX_FRAME) {
+			log_garbage(conn, "an oversized frame header");
+			pos++;
+			continue;
+		}
+		n = whole_frame(conn, pos);
+		if (!n) {
+			behind = hello_behind(conn, pos);
+			if (!behind)
+				break;
+			log_garbage(conn, "an incomplete frame");
+			pos = behind;
+			continue;
+		}
+		req = apir__request__unpack(NULL, n - STREAM_HDR, conn->in + pos + STREAM_HDR);
+		if (!req) {
+			log_garbage(conn, "a frame that does not decode");
+			pos++;
+			continue;
+		}
+		serve_request(conn, req, conn->in + pos + STREAM_HDR, n - STREAM_HDR);
+		pos += n;
+	}
+	memmove(conn->in, conn->in + pos, conn->in_len - pos);
+	conn->in_len -= pos;
+}
+
+/* Reads what is there. Returns false at EOF or on an error. */
+static bool read_input(struct apird_vm_conn *conn)
+{
+	for (;;) {
+		ssize_t n = read(conn->fd, conn->in + conn->in_len, IN_CAP - conn->in_len);
+
+		if (n > 0) {
+			conn->in_len += (size_t)n;
+			serve_input(conn);
+			if (conn->failed)
+				return false;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else {
+			return n < 0 && errno == EAGAIN;
+		}
+	}
+}
+
+bool apird_vm_serve(struct apird_vm_conn *conn)
+{
+	flush_output(conn);
+	if (conn->failed || !read_input(conn)) {
+		apird_vm_disconnect(conn, conn->failed ? "the port cannot be written" : "VM disconnected");
+		return false;
+	}
+	return true;
+}
+
+static void conn_ready(struct apird *d, struct apird_watch *w, uint32_t events)
+{
+	(void)d;
+	(void)events;
+	apird_vm_serve(container_of(w, struct apird_vm_conn, watch));
+}
+
+void apird_vm_session_closed(struct apird_session *s)
+{
+	struct apird_vm_conn *conn = s->vm;
+
+	for (size_t i = 0; i < conn->num_rings; i++)
+		free(conn->rings[i].ext);
+	conn->num_rings = 0;
+	if (s->page)
+		munmap(s->page, APIR_PAGE_SIZE);
+	s->page = NULL;
+	if (conn->session == s)
+		conn->session = NULL;
+}

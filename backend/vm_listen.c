@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One listening socket per VM. QEMU is the client (reconnect=1): apird
+ * tells VMs apart by the socket a connection came in on, which is where a
+ * VM's RAM file and layout are attached, so a guest never names a RAM
+ * file itself.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "apir/log.h"
+#include "vm.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct apird_vm *apird_vm_add(struct apird *d, const struct apird_vm_config *cfg)
+{
+	struct apird_vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm)
+		return NULL;
+	vm->cfg = *cfg;
+	vm->d = d;
+	vm->listen_fd = -1;
+	vm->next = d->ctl->vms;
+	d->ctl->vms = vm;
+	return vm;
+}
+
+static void vm_listen_ready(struct apird *d, struct apird_watch *w, uint32_t events)
+{
+	struct apird_vm *vm = container_of(w, struct apird_vm, listen_watch);
+
+	(void)d;
+	(void)events;
+	for (;;) {
+		int fd = accept4(vm->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int rc;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				apir_warn("vm %s: accept: %s", vm->cfg.name, strerror(errno));
+			return;
+		}
+		rc = apird_vm_connect(vm, fd);
+		if (rc == -EBUSY)
+			apir_warn("vm %s: refusing a second connection on %s (QEMU is connected)",
+				  vm->cfg.name, vm->cfg.socket_path);
+		else if (rc)
+			apir_warn("vm %s: connection: %s", vm->cfg.name, strerror(-rc));
+	}
+}
+
+static int vm_listen(struct apird_vm *vm)
+{
+	int fd = apird_unix_listen(vm->cfg.socket_path, &vm->sock_st);
+	int rc;
+
+	if (fd < 0) {
+		apir_err("vm %s: cannot listen on %s: %s", vm->cfg.name, vm->cfg.socket_path,
+			 strerror(-fd));
+		return fd;
+	}
+	vm->listen_fd = fd;
+	vm->listen_watch.ready = vm_listen_ready;
+	rc = apird_watch_add(vm->d, fd, EPOLLIN, &vm->listen_watch);
+	if (rc)
+		return rc;
+	apir_info("vm %s: listening on %s (RAM %s, %llu bytes)", vm->cfg.name, vm->cfg.socket_path,
+		  vm->cfg.ram_path, (unsigned long long)vm->cfg.ram_size);
+	return 0;
+}
+
+int apird_vms_listen(struct apird *d)
+{
+	const struct apird_config *cfg = &d->ctl->cfg;
+
+	for (unsigned int i = 0; i < cfg->num_vms; i++) {
+		struct apird_vm *vm = apird_vm_add(d, &cfg->vms[i]);
+		int rc = vm ? vm_listen(vm) : -ENOMEM;
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void apird_vms_close(struct apird *d)
+{
+	while (d->ctl->vms) {
+		struct apird_vm *vm = d->ctl->vms;
+
+		d->ctl->vms = vm->next;
+		if (vm->conn)
+			apird_vm_disconnect(vm->conn, "apird is shutting down");
+		if (vm->listen_fd >= 0) {
+			apird_watch_del(d, vm->listen_fd);
+			close(vm->listen_fd);
+			apird_unix_unlink(vm->cfg.socket_path, &vm->sock_st);
+		}
+		free(vm);
+	}
+}

@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-serial transport driven like QEMU and a guest frontend drive
+ * it: a socketpair stands for the port, a sparse 4 GiB memfd for the guest
+ * RAM (low 3 GiB, the hole, 1 GiB above 4 GiB). Frames carry the stream
+ * magic and no fds; the session page, rings and regions are guest pages.
+ * Hostile guests: extents outside RAM or in the hole, unaligned, too short,
+ * overlapping rings, garbage and broken frames on the port, a process
+ * killed mid-frame, QEMU gone; apird answers with errors and keeps serving.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "apir.pb-c.h"
+#include "apir/wire.h"
+#include "control.h"
+#include "dispatch.h"
+#include "session.h"
+#include "unit.h"
+#include "vm.h"
+
+#define GiB (1ull << 30)
+#define PAGE 4096ull
+#define RAM_SIZE (4 * GiB)
+#define HIGH (4 * GiB)               /* GPA of the first byte above the hole */
+
+static struct apird d;
+static struct apird_vm *vm;
+static int port = -1;                /* the guest's end of the port */
+static int memfd = -1;
+static uint8_t *ram;                 /* the guest's RAM (the file as QEMU maps it) */
+static uint8_t rx[1 << 20];
+static size_t rx_len;
+static uint64_t next_id = 1;
+
+/* The guest's view of a guest-physical address. */
+static void *gpa(uint64_t a)
+{
+	return ram + (a >= HIGH ? a - HIGH + 3 * GiB : a);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void port_write(const void *buf, size_t len)
+{
+	CU_ASSERT_FATAL(write(port, buf, len) == (ssize_t)len);
+}
+
+static void connect_port(void)
+{
+	int sp[2];
+
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
+	port = sp[0];
+	rx_len = 0;
+	CU_ASSERT_FATAL(apird_vm_connect(vm, sp[1]) == 0);
+}
+
+static void up(void)
+{
+	struct apird_config cfg;
+	struct apird_vm_config vc = { .name = "vm0", .ram_size = RAM_SIZE };
+
+	apir_log_init("apird-test", APIR_LOG_ERROR);
+	apird_config_defaults(&cfg);
+	memset(&d, 0, sizeof(d));
+	CU_ASSERT_FATAL(apird_daemon_init(&d, &cfg) == 0);
+	memfd = memfd_create("guest-ram", MFD_CLOEXEC);
+	CU_ASSERT_FATAL(memfd >= 0 && ftruncate(memfd, (off_t)RAM_SIZE) == 0);
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	CU_ASSERT_FATAL(ram != MAP_FAILED);
+	snprintf(vc.socket_path, sizeof(vc.socket_path), "/nonexistent/vm0.sock");
+	snprintf(vc.ram_path, sizeof(vc.ram_path), "/proc/self/fd/%d", memfd);
+	vm = apird_vm_add(&d, &vc);
+	CU_ASSERT_FATAL(vm != NULL);
+	connect_port();
+	next_id = 1;
+}
+
+static void down(void)
+{
+	if (port >= 0)
+		close(port);
+	port = -1;
+	apird_daemon_fini(&d);
+	munmap(ram, RAM_SIZE);
+	close(memfd);
+}
+
+/* apird serves what the port holds, as its loop would. */
+static void serve(void)
+{
+	if (vm->conn)
+		apird_vm_serve(vm->conn);
+	apird_sessions_reap(&d);
+}
+
+static void send_frame(const void *payload, size_t len)
+{
+	uint8_t hdr[8];
+
+	put_le32(hdr, APIR_STREAM_MAGIC);
+	put_le32(hdr + 4, (uint32_t)len);
+	port_write(hdr, sizeof(hdr));
+	port_write(payload, len);
+}
+
+static void send_request(Apir__Request *req)
+{
+	size_t len;
+	uint8_t *buf;
+
+	req->id = next_id++;
+	len = apir__request__get_packed_size(req);
+	buf = malloc(len + 1);
+	CU_ASSERT_FATAL(buf != NULL);
+	apir__request__pack(req, buf);
+	send_frame(buf, len);
+	free(buf);
+}
+
+/* The next frame apird sent on the port, or NULL if there is none. */
+static Apir__Response *next_frame(void)
+{
+	uint32_t magic, len = 0;
+	Apir__Response *r;
+
+	for (;;) {
+		ssize_t n;
+
+		if (rx_len >= 8)
+			memcpy(&len, rx + 4, 4);
+		if (rx_len >= 8 && rx_len >= 8 + len)
+			break;
+		n = recv(port, rx + rx_len, sizeof(rx) - rx_len, MSG_DONTWAIT);
+		if (n <= 0)
+			return NULL;
+		rx_len += (size_t)n;
+	}
+	memcpy(&magic, rx, 4);
+	CU_ASSERT_FATAL(magic == APIR_STREAM_MAGIC);
+	r = apir__response__unpack(NULL, len, rx + 8);
+	CU_ASSERT_FATAL(r != NULL);
+	memmove(rx, rx + 8 + len, rx_len - 8 - len);
+	rx_len -= 8 + len;
+	return r;
+}
+
+static Apir__Response *call(Apir__Request *req)
+{
+	Apir__Response *r;
+
+	send_request(req);
+	serve();
+	r = next_frame();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->id, req->id);
+	CU_ASSERT_EQUAL(r->num_fds, 0);
+	return r;
+}
+
+static int status(Apir__Response *r)
+{
+	int st = r->status;
+
+	apir__response__free_unpacked(r, NULL);
+	return st;
+}
+
+#define REQUEST(field, CASE, body)                                   \
+	({                                                           \
+		Apir__Request r_ = APIR__REQUEST__INIT;              \
+		r_.body_case = APIR__REQUEST__BODY_##CASE;           \
+		r_.field = (body);                                   \
+		r_;                                                  \
+	})
+
+/* Up to 8 extents of whole pages. */
+struct extents {
+	Apir__GpaExtent e[8];
+	Apir__GpaExtent *p[8];
+	size_t n;
+};
+
+static void ext_add(struct extents *x, uint64_t a, uint64_t len)
+{
+	apir__gpa_extent__init(&x->e[x->n]);
+	x->e[x->n].gpa = a;
+	x->e[x->n].len = len;
+	x->p[x->n] = &x->e[x->n];
+	x->n++;
+}
+
+static int hello_at(uint64_t page_gpa, uint64_t len)
+{
+	Apir__Hello h = APIR__HELLO__INIT;
+	Apir__Request r = REQUEST(hello, HELLO, &h);
+	struct extents x = { .n = 0 };
+
+	ext_add(&x, page_gpa, len);
+	h.protocol_version = APIR_PROTOCOL_VERSION;
+	h.features = APIR_FEAT_ALL;
+	h.client_name = "guest";
+	h.transport = "virtio-serial";
+	h.session_page = x.p;
+	h.n_session_page = x.n;
+	return status(call(&r));
+}
+
+static uint32_t reply_handle(Apir__Response *r)
+{
+	uint32_t h = r->status == 0 && r->body_case == APIR__RESPONSE__BODY_HANDLE ?
+		     r->handle->handle : 0;
+
+	CU_ASSERT_EQUAL(r->status, 0);
+	status(r);
+	return h;
+}
+
+static uint32_t alloc_pd(void)
+{
+	Apir__AllocPd m = APIR__ALLOC_PD__INIT;
+	Apir__Request r = REQUEST(alloc_pd, ALLOC_PD, &m);
+
+	return reply_handle(call(&r));
+}
+
+static uint32_t create_channel(void)
+{
+	Apir__CreateCompChannel m = APIR__CREATE_COMP_CHANNEL__INIT;
+	Apir__Request r = REQUEST(create_comp_channel, CREATE_COMP_CHANNEL, &m);
+
+	return reply_handle(call(&r));
+}
+
+/* CreateCq of cqe entries on x; returns the response. */
+static Apir__Response *create_cq(uint32_t cqe, struct extents *x, uint32_t channel)
+{
+	Apir__CreateCq m = APIR__CREATE_CQ__INIT;
+	Apir__Request r = REQUEST(create_cq, CREATE_CQ, &m);
+
+	m.cqe = cqe;
+	m.ring = x->p;
+	m.n_ring = x->n;
+	m.has_channel = channel != 0;
+	m.channel = channel;
+	return call(&r);
+}
+
+static Apir__Response *reg_mr(uint32_t pd, uint64_t addr, uint64_t len, uint64_t offset,
+			      struct extents *x)
+{
+	Apir__RegMr m = APIR__REG_MR__INIT;
+	Apir__Request r = REQUEST(reg_mr, REG_MR, &m);
+
+	m.pd = pd;
+	m.addr = m.iova = addr;
+	m.length = len;
+	m.access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
+	m.fd_offset = offset;
+	m.pages = x->p;
+	m.n_pages = x->n;
+	return call(&r);
+}
+
+static Apir__Response *create_qp(uint32_t pd, uint32_t cq, struct extents *x)
+{
+	Apir__QpCap cap = APIR__QP_CAP__INIT;
+	Apir__CreateQp m = APIR__CREATE_QP__INIT;
+	Apir__Request r = REQUEST(create_qp, CREATE_QP, &m);
+
+	cap.max_send_wr = cap.max_recv_wr = 4;
+	cap.max_send_sge = cap.max_recv_sge = 1;
+	m.pd = pd;
+	m.send_cq = m.recv_cq = cq;
+	m.qp_type = IBV_QPT_RC;
+	m.cap = &cap;
+	m.ring = x->p;
+	m.n_ring = x->n;
+	return call(&r);
+}
+
+static unsigned int live_sessions(void)
+{
+	unsigned int n = 0;
+
+	for (struct apird_session *s = d.ctl->sessions; s; s = s->next)
+		n++;
+	return n;
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+static void test_hello(void)
+{
+	struct apir_session_page *page;
+
+	up();
+	page = gpa(0x10000);
+	/* Before any Hello, a request is refused but the port keeps working. */
+	{
+		Apir__AllocPd m = APIR__ALLOC_PD__INIT;
+		Apir__Request r = REQUEST(alloc_pd, ALLOC_PD, &m);
+
+		CU_ASSERT_EQUAL(status(call(&r)), EPROTO);
+	}
+	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
+	CU_ASSERT_EQUAL_FATAL(live_sessions(), 1);
+	CU_ASSERT_PTR_EQUAL(vm->conn->session->vm, vm->conn);
+	/* apird writes the guest's session page. */
+	apird_session_set_sleeping(vm->conn->session, true);
+	CU_ASSERT_EQUAL(atomic_load(&page->engine_sleeping), 1);
+	apird_session_set_sleeping(vm->conn->session, false);
+	CU_ASSERT_EQUAL(atomic_load(&page->engine_sleeping), 0);
+	CU_ASSERT(alloc_pd() != 0);
+	/* A Doorbell gets no response. */
+	{
+		Apir__Doorbell m = APIR__DOORBELL__INIT;
+		Apir__Request r = REQUEST(doorbell, DOORBELL, &m);
+
+		send_request(&r);
+		serve();
+		CU_ASSERT_PTR_NULL(next_frame());
+	}
+	down();
+}
+
+static void test_hello_hostile(void)
+{
+	up();
+	CU_ASSERT_EQUAL(hello_at(3 * GiB + 16 * PAGE, PAGE), EINVAL);     /* the hole */
+	CU_ASSERT_EQUAL(live_sessions(), 0);
+	CU_ASSERT_EQUAL(hello_at(HIGH + GiB, PAGE), EINVAL);             /* past the end */
+	CU_ASSERT_EQUAL(hello_at(0x10000, 2 * PAGE), EINVAL);            /* not one page */
+	CU_ASSERT_EQUAL(hello_at(0x10001, PAGE), EINVAL);                /* unaligned */
+	CU_ASSERT_EQUAL(live_sessions(), 0);
+	/* Above 4 GiB is RAM. */
+	CU_ASSERT_EQUAL(hello_at(HIGH + 8 * PAGE, PAGE), 0);
+	CU_ASSERT_EQUAL(live_sessions(), 1);
+	CU_ASSERT(alloc_pd() != 0);
+	down();
+}
+
+static void test_rings(void)
+{
+	struct extents cq1 = { .n = 0 }, cq2 = { .n = 0 }, bad = { .n = 0 };
+	struct apir_cq_ctrl *ctrl;
+	Apir__Response *r;
+
+	up();
+	ctrl = gpa(HIGH + 0x100000);
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	/* 4 entries: a control page and one page of CQEs, scattered, one above 4 GiB. */
+	memset(ctrl, 0xab, PAGE);
+	ext_add(&cq1, HIGH + 0x100000, PAGE);
+	ext_add(&cq1, 0x30000, PAGE);
+	r = create_cq(4, &cq1, 0);
+	CU_ASSERT_EQUAL(r->status, 0);
+	CU_ASSERT_EQUAL(r->create_cq->num_entries, 4);
+	CU_ASSERT_EQUAL(r->create_cq->area_size, 2 * PAGE);
+	status(r);
+	CU_ASSERT_EQUAL(ctrl->ring.num_entries, 4);
+	CU_ASSERT_EQUAL(ctrl->ring.entry_size, sizeof(struct apir_cqe));
+	CU_ASSERT_EQUAL(atomic_load(&ctrl->ring.prod.value), 0);   /* zeroed by apird */
+	/* Overlapping it, the session page, or itself; in the hole; outside RAM;
+	 * too short; unaligned; no extents at all. */
+	ext_add(&bad, 0x30000, 2 * PAGE);
+	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
+	bad.e[0].gpa = 0x10000;
+	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
+	bad.n = 0;
+	ext_add(&bad, 0x50000, PAGE);
+	ext_add(&bad, 0x50000, PAGE);
+	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
+	bad.n = 0;
+	ext_add(&bad, 3 * GiB + PAGE, 2 * PAGE);
+	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
+	bad.e[0].gpa = HIGH + GiB - PAGE;
+	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
+	bad.e[0].gpa = 0x60000;
+	CU_ASSERT_EQUAL(status(create_cq(1024, &bad, 0)), EINVAL);
+	bad.e[0].gpa = 0x60800;
+	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
+	bad.n = 0;
+	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
+	CU_ASSERT_EQUAL(vm->conn->session->cqs.count, 1);
+	/* Freed pages may be used again by another ring. */
+	ext_add(&cq2, 0x30000, 2 * PAGE);
+	{
+		Apir__DestroyCq m = APIR__DESTROY_CQ__INIT;
+		Apir__Request rq = REQUEST(destroy_cq, DESTROY_CQ, &m);
+
+		m.cq = 1;
+		CU_ASSERT_EQUAL(status(call(&rq)), 0);
+	}
+	CU_ASSERT_EQUAL(status(create_cq(4, &cq2, 0)), 0);
+	down();
+}
+
+/* A region over scattered guest pages, two QPs looped back, an RDMA WRITE
+ * posted in the guest's ring: the bytes move between guest pages, the CQE
+ * lands in the guest's CQ ring and the armed CQ's event comes as a frame. */
+static void test_data_path(void)
+{
+	struct extents cq = { .n = 0 }, qp1 = { .n = 0 }, qp2 = { .n = 0 };
+	struct extents src = { .n = 0 }, dst = { .n = 0 };
+	struct apird_qp *a, *b;
+	struct apird_mr *ms, *md;
+	struct apir_cq_ctrl *cq_ctrl;
+	struct apir_qp_ctrl *qa_ctrl;
+	struct apir_send_wqe *w;
+	struct apir_cqe *cqe;
+	uint32_t pd, ch, cq_h, lkey, rkey;
+	Apir__Response *r;
+	size_t sq_off, rq_off, qp_len = apir_qp_layout(4, 4, &sq_off, &rq_off);
+
+	up();
+	cq_ctrl = gpa(0x200000);
+	qa_ctrl = gpa(0x300000);
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	pd = alloc_pd();
+	ch = create_channel();
+	CU_ASSERT_FATAL(ch != 0);
+	ext_add(&cq, 0x200000, 2 * PAGE);
+	r = create_cq(4, &cq, ch);
+	CU_ASSERT_FATAL(r->status == 0);
+	cq_h = r->create_cq->cq;
+	status(r);
+	ext_add(&qp1, 0x300000, qp_len);
+	ext_add(&qp2, HIGH + 0x300000, qp_len);
+	CU_ASSERT_FATAL(status(create_qp(pd, cq_h, &qp1)) == 0);
+	CU_ASSERT_FATAL(status(create_qp(pd, cq_h, &qp2)) == 0);
+	/* The source: 6000 bytes from offset 100 of a page at 0x400000, on into
+	 * a page above 4 GiB; the destination likewise, elsewhere. */
+	ext_add(&src, 0x400000, PAGE);
+	ext_add(&src, HIGH + 0x400000, PAGE);
+	ext_add(&dst, 0x500000, PAGE);
+	ext_add(&dst, 0x700000, PAGE);
+	memset(gpa(0x400000), 's', PAGE);
+	memset(gpa(HIGH + 0x400000), 'S', PAGE);
+	/* The region must start inside its first extent and fit the extents. */
+	CU_ASSERT_EQUAL(status(reg_mr(pd, 0x7f0000000064, 6000, PAGE, &src)), EINVAL);
+	CU_ASSERT_EQUAL(status(reg_mr(pd, 0x7f0000000064, 9000, 100, &src)), EINVAL);
+	r = reg_mr(pd, 0x7f0000000064, 6000, 100, &src);
+	CU_ASSERT_FATAL(r->status == 0);
+	lkey = r->reg_mr->lkey;
+	status(r);
+	r = reg_mr(pd, 0x7e0000000064, 6000, 100, &dst);
+	CU_ASSERT_FATAL(r->status == 0);
+	rkey = r->reg_mr->rkey;
+	status(r);
+	ms = apird_mr_lookup(&d, lkey);
+	md = apird_mr_lookup(&d, rkey);
+	CU_ASSERT_FATAL(ms && md);
+	a = apird_table_get(&vm->conn->session->qps, 1);
+	b = apird_table_get(&vm->conn->session->qps, 2);
+	CU_ASSERT_FATAL(a && b);
+	a->attr.dest_qp_num = b->qp_num;
+	b->attr.dest_qp_num = a->qp_num;
+	a->attr.qp_access_flags = b->attr.qp_access_flags = IBV_ACCESS_REMOTE_WRITE;
+	for (enum ibv_qp_state st = IBV_QPS_INIT; st <= IBV_QPS_RTS; st++) {
+		apird_qp_set_state(&d, a, st);
+		apird_qp_set_state(&d, b, st);
+	}
+	/* The guest posts and arms, as its frontend would. */
+	w = (struct apir_send_wqe *)((uint8_t *)qa_ctrl + sq_off);
+	memset(w, 0, sizeof(*w));
+	w->wr_id = 77;
+	w->opcode = IBV_WR_RDMA_WRITE;
+	w->send_flags = IBV_SEND_SIGNALED;
+	w->num_sge = 1;
+	w->sge[0] = (struct apir_sge){ 0x7f0000000064, 6000, lkey };
+	w->remote_addr = 0x7e0000000064;
+	w->rkey = rkey;
+	atomic_store(&cq_ctrl->armed, APIR_CQ_ARM_NEXT);
+	atomic_store(&qa_ctrl->sq.prod.value, 1);
+	for (int i = 0; i < 10 && atomic_load(&cq_ctrl->ring.prod.value) == 0; i++)
+		sw_engine_poll(&d);
+	CU_ASSERT_EQUAL_FATAL(atomic_load(&cq_ctrl->ring.prod.value), 1);
+	cqe = (struct apir_cqe *)((uint8_t *)cq_ctrl + PAGE);
+	CU_ASSERT_EQUAL(cqe->wr_id, 77);
+	CU_ASSERT_EQUAL(cqe->status, IBV_WC_SUCCESS);
+	CU_ASSERT_EQUAL(((uint8_t *)gpa(0x500000))[99], 0);
+	CU_ASSERT_EQUAL(((uint8_t *)gpa(0x500000))[100], 's');
+	CU_ASSERT_EQUAL(((uint8_t *)gpa(0x500000))[PAGE - 1], 's');
+	CU_ASSERT_EQUAL(((uint8_t *)gpa(0x700000))[0], 'S');
+	CU_ASSERT_EQUAL(((uint8_t *)gpa(0x700000))[6000 + 100 - PAGE - 1], 'S');
+	CU_ASSERT_EQUAL(((uint8_t *)gpa(0x700000))[6000 + 100 - PAGE], 0);
+	r = next_frame();
+	CU_ASSERT_FATAL(r != NULL);
+	CU_ASSERT_EQUAL(r->id, 0);
+	CU_ASSERT_EQUAL_FATAL(r->body_case, APIR__RESPONSE__BODY_EVENT);
+	CU_ASSERT_FALSE(r->event->async);
+	CU_ASSERT_EQUAL(r->event->channel, ch);
+	CU_ASSERT_EQUAL(r->event->cq, cq_h);
+	status(r);
+	/* An async event (the engine moves a QP to ERR) is an Event frame too. */
+	sw_qp_to_error(&d, a);
+	r = next_frame();
+	CU_ASSERT_FATAL(r != NULL);
+	CU_ASSERT_EQUAL_FATAL(r->body_case, APIR__RESPONSE__BODY_EVENT);
+	CU_ASSERT_TRUE(r->event->async);
+	CU_ASSERT_EQUAL(r->event->event_type, IBV_EVENT_QP_FATAL);
+	CU_ASSERT_EQUAL(r->event->obj_kind, APIR_OBJ_QP);
+	CU_ASSERT_EQUAL(r->event->obj_handle, 1);
+	status(r);
+	down();
+}
+
+static void test_garbage(void)
+{
+	static const uint8_t junk[] = "\x00\xffnot a frame APIR\x41\x50\x49";
+	uint8_t hdr[8];
+
+	up();
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	port_write(junk, sizeof(junk));
+	CU_ASSERT(alloc_pd() != 0);
+	/* A header announcing an oversized frame. */
+	put_le32(hdr, APIR_STREAM_MAGIC);
+	put_le32(hdr + 4, 0xffffffffu);
+	port_write(hdr, sizeof(hdr));
+	CU_ASSERT(alloc_pd() != 0);
+	/* A whole frame that does not decode. */
+	send_frame("\xff\xff\xff\xff\xff", 5);
+	CU_ASSERT(alloc_pd() != 0);
+	/* Random bytes. */
+	for (int i = 0; i < 64; i++) {
+		uint8_t buf[997];
+
+		for (size_t j = 0; j < sizeof(buf); j++)
+			buf[j] = (uint8_t)(rand() >> 7);
+		port_write(buf, sizeof(buf));
+		serve();
+	}
+	while (next_frame())
+		;
+	/* Whatever the random bytes started, a Hello resynchronizes. */
+	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
+	CU_ASSERT(alloc_pd() != 0);
+	CU_ASSERT_EQUAL(live_sessions(), 1);
+	down();
+}
+
+/* A new Hello means the previous guest process is gone: all it had is
+ * released first, even behind a frame it never finished. */
+static void test_new_process(void)
+{
+	struct extents cq = { .n = 0 }, mr = { .n = 0 };
+	uint8_t half[8];
+	Apir__Response *r;
+	uint32_t pd, lkey;
+
+	up();
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	pd = alloc_pd();
+	ext_add(&cq, 0x20000, 2 * PAGE);
+	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
+	ext_add(&mr, 0x40000, PAGE);
+	r = reg_mr(pd, 0x1000, PAGE, 0, &mr);
+	lkey = r->reg_mr->lkey;
+	status(r);
+	CU_ASSERT_PTR_NOT_NULL(apird_mr_lookup(&d, lkey));
+	/* Killed in the middle of a frame. */
+	put_le32(half, APIR_STREAM_MAGIC);
+	put_le32(half + 4, 500);
+	port_write(half, sizeof(half));
+	port_write("partial", 7);
+	serve();
+	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
+	CU_ASSERT_EQUAL(live_sessions(), 1);
+	CU_ASSERT_PTR_NULL(apird_mr_lookup(&d, lkey));
+	CU_ASSERT_EQUAL(vm->conn->session->cqs.count, 0);
+	/* The same pages serve the new process's rings. */
+	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
+	down();
+}
+
+static void test_disconnect(void)
+{
+	struct extents cq = { .n = 0 };
+	int sp[2];
+
+	up();
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	alloc_pd();
+	ext_add(&cq, 0x20000, 2 * PAGE);
+	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
+	/* One QEMU per VM socket. */
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
+	CU_ASSERT_EQUAL(apird_vm_connect(vm, sp[1]), -EBUSY);
+	close(sp[0]);
+	/* QEMU gone: the session and the connection end. */
+	close(port);
+	port = -1;
+	serve();
+	CU_ASSERT_PTR_NULL(vm->conn);
+	CU_ASSERT_EQUAL(live_sessions(), 0);
+	/* QEMU reconnects (reconnect=1), a guest process starts over. */
+	connect_port();
+	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
+	CU_ASSERT(alloc_pd() != 0);
+	down();
+}
+
+/* A guest that does not read its port must not block apird: events are
+ * dropped past a bound, and the session keeps serving once it reads. */
+static void test_unread_port(void)
+{
+	struct extents cq = { .n = 0 };
+	Apir__Response *r;
+	unsigned int events = 0;
+
+	up();
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	ext_add(&cq, 0x20000, 2 * PAGE);
+	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
+	for (int i = 0; i < 200000; i++)
+		apird_session_async_event(vm->conn->session, IBV_EVENT_CQ_ERR, APIR_OBJ_CQ, 1);
+	/* The guest reads at last: what apird queued arrives, then answers. */
+	do {
+		serve();
+		while ((r = next_frame())) {
+			events++;
+			status(r);
+		}
+	} while (vm->conn->out_len);
+	CU_ASSERT(events > 0 && events < 200000);
+	CU_ASSERT(alloc_pd() != 0);
+	down();
+}
+
+static void test_config(void)
+{
+	struct apird_config cfg;
+	char err[256];
+
+	apird_config_defaults(&cfg);
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm0,socket=/run/a.sock,ram=/dev/shm/a,"
+					 "size=512M", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cfg.num_vms, 1);
+	CU_ASSERT_STRING_EQUAL(cfg.vms[0].name, "vm0");
+	CU_ASSERT_STRING_EQUAL(cfg.vms[0].socket_path, "/run/a.sock");
+	CU_ASSERT_STRING_EQUAL(cfg.vms[0].ram_path, "/dev/shm/a");
+	CU_ASSERT_EQUAL(cfg.vms[0].ram_size, 512ull << 20);
+	CU_ASSERT_EQUAL(apird_config_parse(&cfg, "vm = vm1,size=4G,ram=/r,socket=/s\n", err,
+					   sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cfg.vms[1].ram_size, 4 * GiB);
+	/* Same name or socket twice; missing or bad fields. */
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm0,socket=/x,ram=/y,size=1G", err,
+					 sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm2,socket=/s,ram=/y,size=1G", err,
+					 sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm2,socket=/x,ram=/y", err, sizeof(err)),
+			-EINVAL);
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm2,socket=/x,ram=/y,size=1000", err,
+					 sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm2,socket=/x,ram=/y,size=99999999999T", err,
+					 sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "v m,socket=/x,ram=/y,size=1G", err,
+					 sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm2,socket=/x,ram=/y,size=1G,cpu=2", err,
+					 sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(cfg.num_vms, 2);
+}
+
+static CU_TestInfo vm_tests[] = {
+	{ "Hello, session page, Doorbell", test_hello },
+	{ "hostile session pages", test_hello_hostile },
+	{ "rings in guest RAM, hostile extents", test_rings },
+	{ "data path through guest pages, events", test_data_path },
+	{ "garbage on the port", test_garbage },
+	{ "a new guest process", test_new_process },
+	{ "QEMU gone and back", test_disconnect },
+	{ "a guest that does not read", test_unread_port },
+	{ "vm config lines", test_config },
+	CU_TEST_INFO_NULL,
+};
+
+APIR_UNIT_MAIN({ "vm_session", vm_tests })
