@@ -32,6 +32,7 @@
  * dropped like events on a full pipe. */
 #define OUT_LIMIT (4u << 20)
 #define EVENT_LIMIT (1u << 20)
+#define READS_PER_TURN 16
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -301,13 +302,15 @@ static void serve_request(struct apird_vm_conn *conn, Apir__Request *req, uint8_
 static size_t find_magic(const struct apird_vm_conn *conn, size_t from)
 {
 	uint8_t magic[4];
+	const uint8_t *p = conn->in + from, *end = conn->in + conn->in_len;
 
 	put_le32(magic, APIR_STREAM_MAGIC);
-	for (size_t i = from; i < conn->in_len; i++) {
-		size_t avail = conn->in_len - i < 4 ? conn->in_len - i : 4;
+	while (p < end && (p = memchr(p, magic[0], (size_t)(end - p)))) {
+		size_t avail = (size_t)(end - p) < 4 ? (size_t)(end - p) : 4;
 
-		if (memcmp(conn->in + i, magic, avail) == 0)
-			return i;
+		if (memcmp(p, magic, avail) == 0)
+			return (size_t)(p - conn->in);
+		p++;
 	}
 	return conn->in_len;
 }
@@ -387,10 +390,12 @@ static void serve_input(struct apird_vm_conn *conn)
 	conn->in_len -= pos;
 }
 
-/* Reads what is there. Returns false at EOF or on an error. */
+/* Reads what is there, a bounded amount at a time so that a guest flooding
+ * its port cannot starve the engine (epoll reports the rest). Returns false
+ * at EOF or on an error. */
 static bool read_input(struct apird_vm_conn *conn)
 {
-	for (;;) {
+	for (int reads = 0; reads < READS_PER_TURN; reads++) {
 		ssize_t n = read(conn->fd, conn->in + conn->in_len, IN_CAP - conn->in_len);
 
 		if (n > 0) {
@@ -404,6 +409,7 @@ static bool read_input(struct apird_vm_conn *conn)
 			return n < 0 && errno == EAGAIN;
 		}
 	}
+	return true;
 }
 
 bool apird_vm_serve(struct apird_vm_conn *conn)
