@@ -308,7 +308,10 @@ int apird_do_hello(struct apird_call *c)
 				  h->protocol_version, APIR_PROTOCOL_VERSION);
 	}
 	if (s->vm) {
-		int rc = apird_vm_map_session_page(c, h);
+		int rc = h->transport && !strcmp(h->transport, APIR_TRANSPORT_ADMIN) ?
+			 apird_fail(c, EPERM, "operator sessions use apird's control socket, "
+				    "not a VM's port") :
+			 apird_vm_map_session_page(c, h);
 
 		/* The port waits for the guest process's next Hello. */
 		c->close_session = rc != 0;

@@ -203,6 +203,8 @@ static void ext_add(struct extents *x, uint64_t a, uint64_t len)
 	x->n++;
 }
 
+static const char *hello_transport = "virtio-serial";
+
 static int hello_at(uint64_t page_gpa, uint64_t len)
 {
 	Apir__Hello h = APIR__HELLO__INIT;
@@ -213,7 +215,7 @@ static int hello_at(uint64_t page_gpa, uint64_t len)
 	h.protocol_version = APIR_PROTOCOL_VERSION;
 	h.features = APIR_FEAT_ALL;
 	h.client_name = "guest";
-	h.transport = "virtio-serial";
+	h.transport = (char *)hello_transport;
 	h.session_page = x.p;
 	h.n_session_page = x.n;
 	return status(call(&r));
@@ -345,6 +347,10 @@ static void test_hello_hostile(void)
 	CU_ASSERT_EQUAL(hello_at(HIGH + GiB, PAGE), EINVAL);             /* past the end */
 	CU_ASSERT_EQUAL(hello_at(0x10000, 2 * PAGE), EINVAL);            /* not one page */
 	CU_ASSERT_EQUAL(hello_at(0x10001, PAGE), EINVAL);                /* unaligned */
+	/* A guest is never an operator. */
+	hello_transport = APIR_TRANSPORT_ADMIN;
+	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), EPERM);
+	hello_transport = "virtio-serial";
 	CU_ASSERT_EQUAL(live_sessions(), 0);
 	/* Above 4 GiB is RAM. */
 	CU_ASSERT_EQUAL(hello_at(HIGH + 8 * PAGE, PAGE), 0);
