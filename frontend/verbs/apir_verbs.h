@@ -18,6 +18,7 @@
 #include "apir/log.h"
 #include "apir/ring.h"
 #include "apir/wire.h"
+#include "transport.h"
 
 #define APIR_EXPORT __attribute__((visibility("default")))
 
@@ -29,13 +30,17 @@
 
 struct apir_device {
 	struct ibv_device ibdev;     /* must be first */
-	char socket_path[108];
-	uint8_t pad[APIR_DEVICE_ALLOC - sizeof(struct ibv_device) - 108];
+	char socket_path[108];       /* the transport's path: socket or port */
+	const struct apir_transport *transport;
+	uint8_t pad[APIR_DEVICE_ALLOC - sizeof(struct ibv_device) - 108 -
+		    sizeof(const struct apir_transport *)];
 };
 
 /* Control connection to apird: one per context. Calls are serialised. */
 struct apir_conn {
-	int sock;
+	const struct apir_transport *t;
+	int sock;                    /* unix: the socket; virtio-serial: the port */
+	struct apir_port *port;      /* virtio-serial: the process's port */
 	pthread_mutex_t lock;
 	uint64_t next_id;
 	_Atomic bool dead;           /* apird went away: every call fails EIO */
@@ -45,7 +50,7 @@ struct apir_context {
 	struct verbs_context vctx;   /* must be first; ibv_context is its last member */
 	struct apir_conn conn;
 	struct apir_session_page *page;   /* read-only for us: engine_sleeping, device_fatal */
-	int doorbell_fd;                  /* eventfd: wakes a sleeping apird */
+	int doorbell_fd;                  /* unix: eventfd that wakes a sleeping apird */
 	struct ibv_device_attr_ex dev_attr;   /* cached at open */
 	struct ibv_port_attr port_attr;       /* cached at open, port 1 */
 	union ibv_gid gid[8];
@@ -63,8 +68,13 @@ static inline struct apir_context *to_actx(struct ibv_context *ctx)
 
 /* ---- control plane ---------------------------------------------------------- */
 
+/* Connects through transport t to path. 0 or errno. */
+int apir_conn_connect(struct apir_conn *c, const struct apir_transport *t, const char *path);
+/* apir_conn_connect through a unix socket. */
 int apir_conn_open(struct apir_conn *c, const char *socket_path);
 void apir_conn_close(struct apir_conn *c);
+/* Marks the connection dead (logging what failed once); returns EIO. */
+int apir_conn_fail(struct apir_conn *c, const char *what, int err);
 
 /*
  * One control call. Sets req->id and req->num_fds, sends req with fds,
@@ -85,11 +95,8 @@ int apir_rpc(struct apir_context *actx, Apir__Request *req,
 static inline void apir_doorbell(struct apir_context *actx)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&actx->page->engine_sleeping, memory_order_relaxed)) {
-		uint64_t one = 1;
-		ssize_t rc = write(actx->doorbell_fd, &one, sizeof(one));
-		(void)rc; /* a full eventfd counter already wakes apird */
-	}
+	if (atomic_load_explicit(&actx->page->engine_sleeping, memory_order_relaxed))
+		actx->conn.t->doorbell(actx);
 }
 
 /* True when apird is gone or going: data-path calls fail. */

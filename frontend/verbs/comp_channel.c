@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Completion channels. The channel is a pipe: apird holds the write end and
- * writes one apir_cq_event_rec per armed CQ that fired; the read end is
+ * writes one apir_cq_event_rec per armed CQ that fired (over virtio-serial
+ * the port's reader holds it and writes what Event frames say); the read end is
  * ibv_comp_channel.fd, so applications can poll() it, and a blocking or
  * non-blocking read follows whatever O_NONBLOCK the application set.
  */
@@ -23,7 +24,7 @@ static int channel_remote_create(struct apir_context *actx, int write_end, uint3
 
 	req.body_case = APIR__REQUEST__BODY_CREATE_COMP_CHANNEL;
 	req.create_comp_channel = &body;
-	rc = apir_rpc(actx, &req, &write_end, 1, &resp, NULL, &nfds, 0);
+	rc = apir_rpc(actx, &req, &write_end, actx->conn.t->channel_fds, &resp, NULL, &nfds, 0);
 	if (rc)
 		return rc;
 	rc = resp->body_case == APIR__RESPONSE__BODY_HANDLE ? 0 : EPROTO;
@@ -35,6 +36,7 @@ static int channel_remote_create(struct apir_context *actx, int write_end, uint3
 
 APIR_EXPORT struct ibv_comp_channel *ibv_create_comp_channel(struct ibv_context *context)
 {
+	struct apir_context *actx = to_actx(context);
 	struct apir_comp_channel *ch = calloc(1, sizeof(*ch));
 	int p[2], rc;
 
@@ -48,8 +50,11 @@ APIR_EXPORT struct ibv_comp_channel *ibv_create_comp_channel(struct ibv_context 
 		errno = rc;
 		return NULL;
 	}
-	rc = channel_remote_create(to_actx(context), p[1], &ch->priv.handle);
-	close(p[1]);   /* apird holds its own copy */
+	rc = channel_remote_create(actx, p[1], &ch->priv.handle);
+	if (rc)
+		close(p[1]);
+	else
+		rc = actx->conn.t->channel_attach(actx, ch->priv.handle, p[1]);
 	if (rc) {
 		close(p[0]);
 		free(ch);
@@ -77,6 +82,7 @@ APIR_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel)
 	rc = apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
 	if (rc)
 		return rc;
+	actx->conn.t->channel_detach(actx, body.channel);
 	close(channel->fd);
 	free(channel);
 	return 0;

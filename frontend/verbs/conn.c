@@ -1,56 +1,49 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control connection of a context: one unix socket to apird carrying
- * framed apir.Request/apir.Response pairs (fds ride along), one call at a
- * time. Any transport failure marks the connection dead for good: apird
+ * The control connection of a context: framed apir.Request/apir.Response
+ * pairs over the context's transport (transport.h), one call at a time. Any transport failure marks the connection dead for good: apird
  * keeps no state for a session whose socket broke, so a retry could only
  * act on objects that no longer exist.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "apir_verbs.h"
 
-int apir_conn_open(struct apir_conn *c, const char *socket_path)
+int apir_conn_connect(struct apir_conn *c, const struct apir_transport *t, const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int rc;
 
-	if (strlen(socket_path) >= sizeof(addr.sun_path))
-		return ENAMETOOLONG;
-	strcpy(addr.sun_path, socket_path);
-	c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->sock < 0)
-		return errno;
-	if (connect(c->sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int err = errno;
-
-		apir_dbg("connect %s: %s", socket_path, strerror(err));
-		close(c->sock);
-		c->sock = -1;
-		return err;
-	}
+	c->sock = -1;
+	c->port = NULL;
+	rc = t->open(c, path);
+	if (rc)
+		return rc;
+	c->t = t;
 	pthread_mutex_init(&c->lock, NULL);
 	c->next_id = 1;
 	atomic_store(&c->dead, false);
 	return 0;
 }
 
+int apir_conn_open(struct apir_conn *c, const char *socket_path)
+{
+	return apir_conn_connect(c, &apir_transport_unix, socket_path);
+}
+
 void apir_conn_close(struct apir_conn *c)
 {
-	if (c->sock < 0)
+	if (!c->t)
 		return;
-	close(c->sock);
-	c->sock = -1;
+	c->t->close(c);
+	c->t = NULL;
 	pthread_mutex_destroy(&c->lock);
 }
 
-static int conn_fail(struct apir_conn *c, const char *what, int err)
+int apir_conn_fail(struct apir_conn *c, const char *what, int err)
 {
 	if (!atomic_exchange(&c->dead, true))
 		apir_warn("control connection to apird lost (%s: %s)", what, strerror(err));
@@ -70,9 +63,9 @@ static int conn_send(struct apir_conn *c, Apir__Request *req, const int *fds,
 	if (!buf)
 		return ENOMEM;
 	apir__request__pack(req, buf);
-	rc = apir_frame_send(c->sock, buf, len, fds, num_fds);
+	rc = c->t->send(c, req->id, buf, len, fds, num_fds);
 	free(buf);
-	return rc ? conn_fail(c, "send", -rc) : 0;
+	return rc ? apir_conn_fail(c, "send", -rc) : 0;
 }
 
 static void close_fds(const int *fds, unsigned int n)
@@ -86,10 +79,10 @@ static void close_fds(const int *fds, unsigned int n)
 static int conn_recv(struct apir_conn *c, uint64_t id, Apir__Response **resp,
 		     struct apir_frame *f)
 {
-	int rc = apir_frame_recv(c->sock, f);
+	int rc = c->t->recv(c, id, f);
 
 	if (rc)
-		return conn_fail(c, "receive", -rc);
+		return apir_conn_fail(c, "receive", -rc);
 	*resp = apir__response__unpack(NULL, f->len, f->buf);
 	free(f->buf);
 	f->buf = NULL;
@@ -98,7 +91,7 @@ static int conn_recv(struct apir_conn *c, uint64_t id, Apir__Response **resp,
 		if (*resp)
 			apir__response__free_unpacked(*resp, NULL);
 		*resp = NULL;
-		return conn_fail(c, "receive", EPROTO);
+		return apir_conn_fail(c, "receive", EPROTO);
 	}
 	return 0;
 }
@@ -161,20 +154,6 @@ int apir_rpc(struct apir_context *actx, Apir__Request *req,
 	return conn_result(resp, &f, out_fds, num_out_fds, max_out_fds);
 }
 
-/* An idle control socket has nothing to read: readable means EOF or a
- * hang-up (a response racing with this check is data, not EOF). */
-static bool conn_hung_up(struct apir_conn *c)
-{
-	struct pollfd p = { .fd = c->sock, .events = POLLIN };
-	char byte;
-
-	if (poll(&p, 1, 0) <= 0)
-		return false;
-	if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
-		return true;
-	return recv(c->sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
-}
-
 bool apir_device_dead(struct apir_context *actx)
 {
 	struct apir_conn *c = &actx->conn;
@@ -182,11 +161,11 @@ bool apir_device_dead(struct apir_context *actx)
 	if (atomic_load_explicit(&c->dead, memory_order_relaxed))
 		return true;
 	if (actx->page && atomic_load_explicit(&actx->page->device_fatal, memory_order_acquire)) {
-		conn_fail(c, "apird", ESHUTDOWN);
+		apir_conn_fail(c, "apird", ESHUTDOWN);
 		return true;
 	}
-	if (conn_hung_up(c)) {
-		conn_fail(c, "apird", ECONNRESET);
+	if (c->t->hung_up(c)) {
+		apir_conn_fail(c, "apird", ECONNRESET);
 		return true;
 	}
 	return false;

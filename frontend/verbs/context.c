@@ -1,30 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Opening and closing a device: one control connection and one apird
- * session per context. The handshake (Hello) returns the session page, the
- * doorbell eventfd and the async event pipe; then the device, port and GID
- * attributes are fetched once and answered locally from then on.
+ * session per context. The handshake (Hello) sets up the session page, the
+ * doorbell and the async event pipe (each transport its own way); then the
+ * device, port and GID attributes are fetched once and answered locally
+ * from then on.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core.h"
 
-enum { HELLO_FD_PAGE, HELLO_FD_DOORBELL, HELLO_FD_ASYNC, HELLO_NUM_FDS };
-
-static void close_all(const int *fds, unsigned int n)
+static int hello_check(const Apir__Response *resp)
 {
-	for (unsigned int i = 0; i < n; i++)
-		close(fds[i]);
-}
-
-static int hello_check(const Apir__Response *resp, unsigned int nfds)
-{
-	if (resp->body_case != APIR__RESPONSE__BODY_HELLO || nfds != HELLO_NUM_FDS) {
-		apir_warn("malformed handshake reply from apird (%u fds)", nfds);
+	if (resp->body_case != APIR__RESPONSE__BODY_HELLO) {
+		apir_warn("malformed handshake reply from apird");
 		return EPROTO;
 	}
 	if (resp->hello->protocol_version != APIR_PROTOCOL_VERSION) {
@@ -35,49 +27,44 @@ static int hello_check(const Apir__Response *resp, unsigned int nfds)
 	return 0;
 }
 
-/* Hello -> HelloReply + [session page, doorbell, async pipe]. */
+static void close_all(const int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* Hello -> HelloReply; the transport sets up page, doorbell and async_fd. */
 static int apir_handshake(struct apir_context *actx)
 {
+	const struct apir_transport *t = actx->conn.t;
 	Apir__Hello hello = APIR__HELLO__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
-	Apir__Response *resp;
-	int fds[HELLO_NUM_FDS];
-	unsigned int nfds;
-	void *page;
+	Apir__Response *resp = NULL;
+	int fds[APIR_HELLO_FDS];
+	unsigned int nfds = 0;
 	int rc;
 
 	hello.protocol_version = APIR_PROTOCOL_VERSION;
 	hello.features = APIR_FEAT_ALL;
 	hello.client_name = program_invocation_short_name;
 	hello.pid = (uint32_t)getpid();
-	hello.transport = "unix";
 	req.body_case = APIR__REQUEST__BODY_HELLO;
 	req.hello = &hello;
-	rc = apir_rpc(actx, &req, NULL, 0, &resp, fds, &nfds, HELLO_NUM_FDS);
-	if (rc)
-		return rc;
-	rc = hello_check(resp, nfds);
+	rc = t->hello_prepare(actx, &hello);
 	if (!rc)
-		apir_dbg("session %llu with %s", (unsigned long long)resp->hello->session_id,
-			 resp->hello->server_name);
-	apir__response__free_unpacked(resp, NULL);
+		rc = apir_rpc(actx, &req, NULL, 0, &resp, fds, &nfds, APIR_HELLO_FDS);
+	if (!rc)
+		rc = hello_check(resp);
+	if (!rc)
+		apir_dbg("session %llu with %s over %s", (unsigned long long)resp->hello->session_id,
+			 resp->hello->server_name, t->name);
+	if (resp)
+		apir__response__free_unpacked(resp, NULL);
 	if (rc) {
 		close_all(fds, nfds);
-		return rc;
+		nfds = 0;
 	}
-	/* Only apird writes the session page: map it read-only. */
-	page = mmap(NULL, APIR_PAGE_SIZE, PROT_READ, MAP_SHARED, fds[HELLO_FD_PAGE], 0);
-	rc = page == MAP_FAILED ? errno : 0;
-	close(fds[HELLO_FD_PAGE]);
-	if (rc) {
-		close(fds[HELLO_FD_DOORBELL]);
-		close(fds[HELLO_FD_ASYNC]);
-		return rc;
-	}
-	actx->page = page;
-	actx->doorbell_fd = fds[HELLO_FD_DOORBELL];
-	actx->vctx.context.async_fd = fds[HELLO_FD_ASYNC];
-	return 0;
+	return t->hello_finish(actx, &hello, rc, fds, nfds);
 }
 
 static bool profile_is_mlx5(void)
@@ -110,12 +97,8 @@ static void context_init_fields(struct apir_context *actx, struct ibv_device *de
 
 static void context_free(struct apir_context *actx)
 {
-	if (actx->page)
-		munmap(actx->page, APIR_PAGE_SIZE);
-	if (actx->doorbell_fd >= 0)
-		close(actx->doorbell_fd);
-	if (actx->vctx.context.async_fd >= 0)
-		close(actx->vctx.context.async_fd);
+	if (actx->conn.t)
+		actx->conn.t->session_end(actx);
 	apir_conn_close(&actx->conn);
 	apir_obj_map_destroy(actx);
 	pthread_mutex_destroy(&actx->vctx.context.mutex);
@@ -137,8 +120,7 @@ APIR_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 		errno = ENOMEM;
 		return NULL;
 	}
-	actx->conn.sock = -1;
-	rc = apir_conn_open(&actx->conn, dev->socket_path);
+	rc = apir_conn_connect(&actx->conn, dev->transport, dev->socket_path);
 	if (rc) {
 		free(actx);
 		errno = rc == ENOENT || rc == ECONNREFUSED ? ENODEV : rc;

@@ -15,12 +15,14 @@
 #define APIR_CQ_EX_WC_FLAGS ((uint64_t)(IBV_WC_STANDARD_FLAGS | IBV_WC_EX_WITH_COMPLETION_TIMESTAMP))
 
 static int apir_cq_request(struct apir_context *actx, const struct ibv_cq_init_attr_ex *attr,
-			   Apir__Response **resp, int *fd)
+			   Apir__Response **resp, struct apir_area *area)
 {
 	Apir__CreateCq body = APIR__CREATE_CQ__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
+	size_t cqe_off;
 
-	body.cqe = attr->cqe;
+	body.cqe = apir_ring_pow2(attr->cqe);
+	area->len = apir_cq_layout(body.cqe, &cqe_off);
 	body.comp_vector = attr->comp_vector;
 	if (attr->channel) {
 		body.has_channel = 1;
@@ -28,7 +30,8 @@ static int apir_cq_request(struct apir_context *actx, const struct ibv_cq_init_a
 	}
 	req.body_case = APIR__REQUEST__BODY_CREATE_CQ;
 	req.create_cq = &body;
-	return apir_rpc_create(actx, &req, APIR__RESPONSE__BODY_CREATE_CQ, resp, fd);
+	return apir_rpc_create(actx, &req, APIR__RESPONSE__BODY_CREATE_CQ, resp, area,
+			       &body.ring, &body.n_ring);
 }
 
 static int apir_cq_destroy_remote(struct apir_context *actx, uint32_t handle)
@@ -42,17 +45,17 @@ static int apir_cq_destroy_remote(struct apir_context *actx, uint32_t handle)
 	return apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
 }
 
-static int apir_cq_map(struct apir_cq *cq, const Apir__CreateCqReply *reply,
-		       uint32_t asked, int fd)
+static int apir_cq_map(struct apir_context *actx, struct apir_cq *cq,
+		       const Apir__CreateCqReply *reply, uint32_t asked, struct apir_area *area)
 {
 	size_t cqe_off, len;
 
 	if (!apir_ring_entries_ok(reply->num_entries, asked)) {
-		close(fd);
+		apir_area_drop(actx, area);
 		return EPROTO;
 	}
 	len = apir_cq_layout(reply->num_entries, &cqe_off);
-	cq->area = apir_map_checked(fd, reply->area_size, len);
+	cq->area = apir_area_map(actx, area, reply->area_size, len);
 	if (!cq->area)
 		return errno;
 	cq->area_len = len;
@@ -111,9 +114,10 @@ static int apir_cq_attr_check(struct ibv_context *ctx, const struct ibv_cq_init_
 struct apir_cq *apir_cq_create(struct ibv_context *ctx, const struct ibv_cq_init_attr_ex *attr)
 {
 	struct apir_context *actx = to_actx(ctx);
+	struct apir_area area = { 0 };
 	Apir__Response *resp;
 	struct apir_cq *cq;
-	int rc, fd;
+	int rc;
 
 	rc = apir_cq_attr_check(ctx, attr);
 	if (rc)
@@ -123,11 +127,11 @@ struct apir_cq *apir_cq_create(struct ibv_context *ctx, const struct ibv_cq_init
 		rc = ENOMEM;
 		goto fail;
 	}
-	rc = apir_cq_request(actx, attr, &resp, &fd);
+	rc = apir_cq_request(actx, attr, &resp, &area);
 	if (rc)
 		goto fail_free;
 	cq->handle = resp->create_cq->cq;
-	rc = apir_cq_map(cq, resp->create_cq, attr->cqe, fd);
+	rc = apir_cq_map(actx, cq, resp->create_cq, attr->cqe, &area);
 	apir__response__free_unpacked(resp, NULL);
 	if (rc)
 		goto fail_remote;

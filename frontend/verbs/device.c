@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Device discovery. There is one device, "apir0", and it exists while
- * apird's control socket (APIR_SOCKET, default /run/apir/apird.sock) does:
+ * apird's control socket (APIR_SOCKET, default /run/apir/apird.sock) does,
+ * or in a guest the virtio-serial port to apird (transport.c chooses):
  * no kernel, sysfs or /dev/infiniband is involved. The device object lives
  * for the whole process, as rdma-core's do once listed.
  */
@@ -9,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core.h"
 
@@ -26,28 +26,19 @@ static struct {
 static void apir_device_init(void)
 {
 	struct ibv_device *d = &apir_dev.ibdev;
-	const char *sock = getenv("APIR_SOCKET");
+	const char *path;
 
-	if (!sock || !*sock)
-		sock = APIR_DEFAULT_SOCKET;
-	if (strlen(sock) >= sizeof(apir_dev.socket_path))
-		apir_warn("APIR_SOCKET is longer than %zu bytes: ignored", sizeof(apir_dev.socket_path) - 1);
+	apir_dev.transport = apir_transport_select(&path);
+	if (strlen(path) >= sizeof(apir_dev.socket_path))
+		apir_warn("%s is longer than %zu bytes: ignored", path, sizeof(apir_dev.socket_path) - 1);
 	else
-		strcpy(apir_dev.socket_path, sock);
+		strcpy(apir_dev.socket_path, path);
 	d->node_type = IBV_NODE_CA;
 	d->transport_type = IBV_TRANSPORT_IB;
 	strcpy(d->name, APIR_DEVICE_NAME);
 	strcpy(d->dev_name, APIR_DEV_NAME);
 	strcpy(d->dev_path, "/sys/class/infiniband_verbs/" APIR_DEV_NAME);
 	strcpy(d->ibdev_path, APIR_IBDEV_PATH);
-}
-
-static bool apir_socket_present(void)
-{
-	struct stat st;
-
-	return apir_dev.socket_path[0] && stat(apir_dev.socket_path, &st) == 0 &&
-	       S_ISSOCK(st.st_mode);
 }
 
 struct apir_device *apir_device_of(struct ibv_device *dev)
@@ -65,10 +56,11 @@ APIR_EXPORT struct ibv_device **ibv_get_device_list(int *num_devices)
 		return NULL;
 	}
 	pthread_once(&apir_dev_once, apir_device_init);
-	if (apir_socket_present())
+	if (apir_dev.transport->present(apir_dev.socket_path))
 		list[n++] = &apir_dev.ibdev;
 	else
-		apir_dbg("no apird socket at %s: no device", apir_dev.socket_path);
+		apir_dbg("no apird %s at %s: no device", apir_dev.transport->name,
+			 apir_dev.socket_path);
 	if (num_devices)
 		*num_devices = n;
 	return list;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Memory regions. The region's pages are put into the process memory file
- * (mr_share.c), which goes to apird with RegMr at offset addr; apird maps
+ * (mr_share.c), which goes to apird with RegMr at offset addr (in a guest:
+ * the pages are locked and named by guest-physical extents); apird maps
  * the region's pages of it and answers with the keys. iova is the address
  * remote peers use (perftest sends the raw buffer address, so ibv_reg_mr
  * registers iova == addr).
@@ -12,8 +13,8 @@
 #include "core.h"
 #include "queues.h"
 
-static int reg_mr_remote(struct apir_context *actx, struct apir_mr *mr, int fd,
-			 uint64_t fd_offset, uint64_t iova, unsigned int access)
+static int reg_mr_remote(struct apir_context *actx, struct apir_mr *mr,
+			 const struct apir_mem_ref *ref, uint64_t iova, unsigned int access)
 {
 	Apir__RegMr body = APIR__REG_MR__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
@@ -26,10 +27,12 @@ static int reg_mr_remote(struct apir_context *actx, struct apir_mr *mr, int fd,
 	body.length = mr->ibmr.length;
 	body.iova = iova;
 	body.access = access;
-	body.fd_offset = fd_offset;
+	body.fd_offset = ref->offset;
+	body.pages = ref->pages.ext;
+	body.n_pages = ref->pages.n;
 	req.body_case = APIR__REQUEST__BODY_REG_MR;
 	req.reg_mr = &body;
-	rc = apir_rpc(actx, &req, &fd, 1, &resp, NULL, &nfds, 0);
+	rc = apir_rpc(actx, &req, &ref->fd, ref->fd >= 0, &resp, NULL, &nfds, 0);
 	if (rc)
 		return rc;
 	if (resp->body_case != APIR__RESPONSE__BODY_REG_MR) {
@@ -54,9 +57,10 @@ static bool access_ok(unsigned int access)
 static struct ibv_mr *reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 			     uint64_t iova, unsigned int access)
 {
+	const struct apir_transport *t = to_actx(pd->context)->conn.t;
+	struct apir_mem_ref ref;
 	struct apir_mr *mr;
-	uint64_t fd_offset;
-	int fd, rc;
+	int rc;
 
 	/* Optional-range bits are hints a device may ignore. */
 	access &= ~(unsigned int)IBV_ACCESS_OPTIONAL_RANGE;
@@ -73,11 +77,12 @@ static struct ibv_mr *reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 	mr->ibmr.pd = pd;
 	mr->ibmr.addr = addr;
 	mr->ibmr.length = length;
-	rc = apir_mr_share_acquire(addr, length, &fd, &fd_offset);
+	rc = t->mem_acquire(addr, length, &ref);
 	if (!rc) {
-		rc = reg_mr_remote(to_actx(pd->context), mr, fd, fd_offset, iova, access);
+		rc = reg_mr_remote(to_actx(pd->context), mr, &ref, iova, access);
+		t->mem_ref_free(&ref);
 		if (rc)
-			apir_mr_share_release(addr, length);
+			t->mem_release(addr, length);
 	}
 	if (rc) {
 		free(mr);
@@ -120,7 +125,7 @@ APIR_EXPORT int ibv_dereg_mr(struct ibv_mr *ibmr)
 	rc = apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
 	if (rc)
 		return rc;
-	apir_mr_share_release(ibmr->addr, ibmr->length);
+	actx->conn.t->mem_release(ibmr->addr, ibmr->length);
 	free(mr);
 	return 0;
 }

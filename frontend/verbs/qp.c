@@ -12,14 +12,16 @@
 #include "queues.h"
 
 static int apir_qp_request(struct apir_context *actx, const struct ibv_qp_init_attr_ex *attr,
-			   Apir__Response **resp, int *fd)
+			   Apir__Response **resp, struct apir_area *area)
 {
 	Apir__CreateQp body = APIR__CREATE_QP__INIT;
 	Apir__QpCap cap = APIR__QP_CAP__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
+	size_t sq_off, rq_off;
 
-	cap.max_send_wr = attr->cap.max_send_wr;
-	cap.max_recv_wr = attr->cap.max_recv_wr;
+	cap.max_send_wr = apir_ring_pow2(attr->cap.max_send_wr);
+	cap.max_recv_wr = attr->srq ? 0 : apir_ring_pow2(attr->cap.max_recv_wr);
+	area->len = apir_qp_layout(cap.max_send_wr, cap.max_recv_wr, &sq_off, &rq_off);
 	cap.max_send_sge = attr->cap.max_send_sge;
 	cap.max_recv_sge = attr->cap.max_recv_sge;
 	cap.max_inline_data = attr->cap.max_inline_data;
@@ -35,7 +37,8 @@ static int apir_qp_request(struct apir_context *actx, const struct ibv_qp_init_a
 	body.sq_sig_all = attr->sq_sig_all != 0;
 	req.body_case = APIR__REQUEST__BODY_CREATE_QP;
 	req.create_qp = &body;
-	return apir_rpc_create(actx, &req, APIR__RESPONSE__BODY_CREATE_QP, resp, fd);
+	return apir_rpc_create(actx, &req, APIR__RESPONSE__BODY_CREATE_QP, resp, area,
+			       &body.ring, &body.n_ring);
 }
 
 static int apir_qp_destroy_remote(struct apir_context *actx, uint32_t handle)
@@ -69,18 +72,19 @@ static bool apir_qp_reply_ok(const Apir__CreateQpReply *r, const struct ibv_qp_i
 	return false;
 }
 
-static int apir_qp_map(struct apir_qp *qp, const Apir__CreateQpReply *r,
-		       const struct ibv_qp_init_attr_ex *attr, int fd)
+static int apir_qp_map(struct apir_context *actx, struct apir_qp *qp,
+		       const Apir__CreateQpReply *r, const struct ibv_qp_init_attr_ex *attr,
+		       struct apir_area *area)
 {
 	size_t sq_off, rq_off, len;
 	struct apir_qp_ctrl *ctrl;
 
 	if (!apir_qp_reply_ok(r, attr)) {
-		close(fd);
+		apir_area_drop(actx, area);
 		return EPROTO;
 	}
 	len = apir_qp_layout(r->sq_entries, r->rq_entries, &sq_off, &rq_off);
-	qp->area = apir_map_checked(fd, r->area_size, len);
+	qp->area = apir_area_map(actx, area, r->area_size, len);
 	if (!qp->area)
 		return errno;
 	qp->area_len = len;
@@ -169,9 +173,10 @@ static int apir_qp_attr_check(struct ibv_context *ctx, const struct ibv_qp_init_
 struct ibv_qp *apir_create_qp_ex(struct ibv_context *ctx, struct ibv_qp_init_attr_ex *attr)
 {
 	struct apir_context *actx = to_actx(ctx);
+	struct apir_area area = { 0 };
 	Apir__Response *resp;
 	struct apir_qp *qp;
-	int rc, fd;
+	int rc;
 
 	rc = apir_qp_attr_check(ctx, attr);
 	if (rc)
@@ -181,11 +186,11 @@ struct ibv_qp *apir_create_qp_ex(struct ibv_context *ctx, struct ibv_qp_init_att
 		rc = ENOMEM;
 		goto fail;
 	}
-	rc = apir_qp_request(actx, attr, &resp, &fd);
+	rc = apir_qp_request(actx, attr, &resp, &area);
 	if (rc)
 		goto fail_free;
 	qp->handle = resp->create_qp->qp;
-	rc = apir_qp_map(qp, resp->create_qp, attr, fd);
+	rc = apir_qp_map(actx, qp, resp->create_qp, attr, &area);
 	if (!rc)
 		apir_qp_fill(qp, ctx, attr, resp->create_qp->qp_num);
 	apir__response__free_unpacked(resp, NULL);

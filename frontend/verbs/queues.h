@@ -47,11 +47,26 @@ static inline struct apir_srq *to_asrq(struct ibv_srq *srq)
 
 /* ---- control-call helpers (shared_area.c) ------------------------------ */
 
-/* Runs a create call whose reply carries exactly one memfd (the object's
- * shared area). On 0, *resp holds a reply of body_case `want` and *fd the
- * memfd; the caller frees *resp and owns *fd. */
+/* Runs a create call for an object with a shared area of area->len bytes
+ * (the layout of the entry counts the request asks for). The transport
+ * provides the memory: before the call, named in the request's ring
+ * extents (*ring, *n_ring), or with the reply as an fd (area->fd). On 0,
+ * *resp holds a reply of body_case `want` (the caller frees it) and the
+ * area is to be passed to apir_area_map or apir_area_drop. */
 int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
-		    Apir__Response__BodyCase want, Apir__Response **resp, int *fd);
+		    Apir__Response__BodyCase want, Apir__Response **resp,
+		    struct apir_area *area, Apir__GpaExtent ***ring, size_t *n_ring);
+
+/* The area of a created object, after checking that the rings apird
+ * granted (their layout size: expect) are the ones asked for and that
+ * apird's area_size agrees; NULL with errno set (the area is dropped). */
+void *apir_area_map(struct apir_context *actx, struct apir_area *area,
+		    uint64_t area_size, size_t expect);
+void apir_area_drop(struct apir_context *actx, struct apir_area *area);
+
+/* The ring entries asked for n WRs or CQEs: a power of two, at least 1 (as
+ * apird rounds, so both transports ask for what they get). */
+uint32_t apir_ring_pow2(uint32_t n);
 
 /* Runs a call whose reply carries no fds and whose body must be `want`;
  * pass APIR__RESPONSE__BODY__NOT_SET to accept any body (destroy calls).

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers the CQ, QP and SRQ code share: control calls whose reply carries
- * a ring's memfd, and the checks made before trusting a ring's layout.
+ * Helpers the CQ, QP and SRQ code share: create calls for an object with a
+ * shared area (whose memory the transport provides), and the checks made
+ * before trusting a ring's layout.
  */
 #include <errno.h>
 #include <sys/stat.h>
@@ -19,17 +20,28 @@ static int apir_reply_check(Apir__Response *resp, Apir__Response__BodyCase want)
 }
 
 int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
-		    Apir__Response__BodyCase want, Apir__Response **resp, int *fd)
+		    Apir__Response__BodyCase want, Apir__Response **resp,
+		    struct apir_area *area, Apir__GpaExtent ***ring, size_t *n_ring)
 {
+	const struct apir_transport *t = actx->conn.t;
 	int fds[1];
 	unsigned int nfds = 0;
-	int rc = apir_rpc(actx, req, NULL, 0, resp, fds, &nfds, 1);
+	int rc;
 
+	area->fd = -1;
+	rc = t->area_prepare(area);
 	if (rc)
 		return rc;
+	*ring = area->gpa.ext;
+	*n_ring = area->gpa.n;
+	rc = apir_rpc(actx, req, NULL, 0, resp, fds, &nfds, t->ring_fds);
+	if (rc) {
+		t->area_discard(area);
+		return rc;
+	}
 	rc = apir_reply_check(*resp, want);
-	if (!rc && nfds != 1) {
-		apir_warn("apird sent %u fds with a create reply, expected 1", nfds);
+	if (!rc && nfds != t->ring_fds) {
+		apir_warn("apird sent %u fds with a create reply, expected %u", nfds, t->ring_fds);
 		rc = EPROTO;
 	}
 	if (rc) {
@@ -37,10 +49,40 @@ int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
 			close(fds[i]);
 		apir__response__free_unpacked(*resp, NULL);
 		*resp = NULL;
+		t->area_discard(area);
 		return rc;
 	}
-	*fd = fds[0];
+	area->fd = nfds ? fds[0] : -1;
 	return 0;
+}
+
+void *apir_area_map(struct apir_context *actx, struct apir_area *area,
+		    uint64_t area_size, size_t expect)
+{
+	if (expect != area->len) {
+		apir_warn("apird granted rings of %zu bytes, %zu were asked for", expect, area->len);
+		apir_area_drop(actx, area);
+		errno = EPROTO;
+		return NULL;
+	}
+	return actx->conn.t->area_finish(area, area_size);
+}
+
+void apir_area_drop(struct apir_context *actx, struct apir_area *area)
+{
+	if (area->fd >= 0)
+		close(area->fd);
+	area->fd = -1;
+	actx->conn.t->area_discard(area);
+}
+
+uint32_t apir_ring_pow2(uint32_t n)
+{
+	uint32_t e = 1;
+
+	while (e < n && e < (1u << 31))
+		e <<= 1;
+	return e;
 }
 
 int apir_rpc_simple(struct apir_context *actx, Apir__Request *req,

@@ -12,18 +12,22 @@
 #include "queues.h"
 
 static int apir_srq_request(struct apir_context *actx, struct ibv_pd *pd,
-			    const struct ibv_srq_attr *attr, Apir__Response **resp, int *fd)
+			    const struct ibv_srq_attr *attr, Apir__Response **resp,
+			    struct apir_area *area)
 {
 	Apir__CreateSrq body = APIR__CREATE_SRQ__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
+	size_t wqe_off;
 
 	body.pd = ((struct apir_pd *)pd)->handle;
-	body.max_wr = attr->max_wr;
+	body.max_wr = apir_ring_pow2(attr->max_wr);
+	area->len = apir_srq_layout(body.max_wr, &wqe_off);
 	body.max_sge = attr->max_sge;
 	body.srq_limit = attr->srq_limit;
 	req.body_case = APIR__REQUEST__BODY_CREATE_SRQ;
 	req.create_srq = &body;
-	return apir_rpc_create(actx, &req, APIR__RESPONSE__BODY_CREATE_SRQ, resp, fd);
+	return apir_rpc_create(actx, &req, APIR__RESPONSE__BODY_CREATE_SRQ, resp, area,
+			       &body.ring, &body.n_ring);
 }
 
 static int apir_srq_destroy_remote(struct apir_context *actx, uint32_t handle)
@@ -47,18 +51,19 @@ static bool apir_srq_reply_ok(const Apir__CreateSrqReply *r, const struct ibv_sr
 	return false;
 }
 
-static int apir_srq_map(struct apir_srq *srq, const Apir__CreateSrqReply *reply,
-			const struct ibv_srq_attr *asked, int fd)
+static int apir_srq_map(struct apir_context *actx, struct apir_srq *srq,
+			const Apir__CreateSrqReply *reply, const struct ibv_srq_attr *asked,
+			struct apir_area *area)
 {
 	size_t wqe_off, len;
 	struct apir_srq_ctrl *ctrl;
 
 	if (!apir_srq_reply_ok(reply, asked)) {
-		close(fd);
+		apir_area_drop(actx, area);
 		return EPROTO;
 	}
 	len = apir_srq_layout(reply->num_entries, &wqe_off);
-	srq->area = apir_map_checked(fd, reply->area_size, len);
+	srq->area = apir_area_map(actx, area, reply->area_size, len);
 	if (!srq->area)
 		return errno;
 	srq->area_len = len;
@@ -102,17 +107,18 @@ static struct ibv_srq *apir_srq_create(struct ibv_pd *pd, void *srq_context,
 				       struct ibv_srq_attr *attr)
 {
 	struct apir_context *actx = to_actx(pd->context);
+	struct apir_area area = { 0 };
 	Apir__Response *resp;
 	struct apir_srq *srq = calloc(1, sizeof(*srq));
-	int rc, fd;
+	int rc;
 
 	if (!srq)
 		return NULL;
-	rc = apir_srq_request(actx, pd, attr, &resp, &fd);
+	rc = apir_srq_request(actx, pd, attr, &resp, &area);
 	if (rc)
 		goto fail_free;
 	srq->handle = resp->create_srq->srq;
-	rc = apir_srq_map(srq, resp->create_srq, attr, fd);
+	rc = apir_srq_map(actx, srq, resp->create_srq, attr, &area);
 	if (!rc) {
 		attr->max_wr = resp->create_srq->max_wr;
 		attr->max_sge = resp->create_srq->max_sge;

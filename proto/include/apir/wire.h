@@ -20,7 +20,11 @@
 /* virtio-serial transport: a byte stream with no fd passing and no message
  * boundaries, which a guest process killed mid-write can leave with half a
  * frame. Every frame there is preceded by this magic (little-endian "APIR");
- * a reader that finds anything else scans forward to the next magic. */
+ * a reader that finds anything else scans forward to the next magic.
+ * Layout: magic (LE32), payload length (LE32, at most APIR_MAX_FRAME),
+ * payload. The guest's Doorbell requests carry id 0 (nothing answers them).
+ * Ring areas the guest allocates are zeroed; apird writes their ring headers
+ * (num_entries, entry_size) as it does in the memfds it creates. */
 #define APIR_STREAM_MAGIC 0x52495041u
 #define APIR_VIRTIO_PORT_NAME "org.apir.0"
 /* Hello.transport of an operator tool's session (apir.proto, AdminStatus). */

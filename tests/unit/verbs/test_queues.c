@@ -47,6 +47,7 @@ static void setup(enum ibv_qp_type type, enum ibv_qp_state state)
 	memset(&page, 0, sizeof(page));
 	actx.page = &page;
 	actx.doorbell_fd = -1;
+	actx.conn.t = &apir_transport_unix;   /* doorbells are eventfd writes */
 	apird_sq_cons = 0;
 
 	memset(&qp, 0, sizeof(qp));

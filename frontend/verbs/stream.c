@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The magic-prefixed frame codec of stream.h. The receive buffer holds at
+ * most one partial frame plus what one read brought, so it stays small.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apir/wire.h"
+#include "stream.h"
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void apir_stream_header(uint8_t hdr[APIR_STREAM_HDR], uint32_t len)
+{
+	put_le32(hdr, APIR_STREAM_MAGIC);
+	put_le32(hdr + 4, len);
+}
+
+int apir_stream_feed(struct apir_stream_rx *rx, const void *data, size_t n)
+{
+	if (rx->len + n > rx->cap) {
+		size_t cap = rx->cap ? rx->cap : 4096;
+		uint8_t *b;
+
+		while (cap < rx->len + n)
+			cap *= 2;
+		b = realloc(rx->buf, cap);
+		if (!b)
+			return ENOMEM;
+		rx->buf = b;
+		rx->cap = cap;
+	}
+	memcpy(rx->buf + rx->len, data, n);
+	rx->len += n;
+	return 0;
+}
+
+static void rx_consume(struct apir_stream_rx *rx, size_t n)
+{
+	memmove(rx->buf, rx->buf + n, rx->len - n);
+	rx->len -= n;
+}
+
+/* Drops bytes up to the first position that may start a magic: a full
+ * match, or a prefix of it at the end of the buffer. */
+static void rx_seek_magic(struct apir_stream_rx *rx)
+{
+	uint8_t magic[4];
+	size_t i;
+
+	put_le32(magic, APIR_STREAM_MAGIC);
+	for (i = 0; i < rx->len; i++) {
+		size_t avail = rx->len - i < 4 ? rx->len - i : 4;
+
+		if (memcmp(rx->buf + i, magic, avail) == 0)
+			break;
+	}
+	rx->skipped += i;
+	rx_consume(rx, i);
+}
+
+int apir_stream_next(struct apir_stream_rx *rx, uint8_t **payload, size_t *len)
+{
+	for (;;) {
+		uint32_t n;
+
+		rx_seek_magic(rx);
+		if (rx->len < APIR_STREAM_HDR)
+			return 0;
+		n = get_le32(rx->buf + 4);
+		if (n > APIR_MAX_FRAME) {
+			/* A magic inside garbage: skip it and look further. */
+			rx->skipped += 1;
+			rx_consume(rx, 1);
+			continue;
+		}
+		if (rx->len < APIR_STREAM_HDR + n)
+			return 0;
+		*payload = malloc(n ? n : 1);
+		if (!*payload)
+			return -ENOMEM;
+		memcpy(*payload, rx->buf + APIR_STREAM_HDR, n);
+		*len = n;
+		rx_consume(rx, APIR_STREAM_HDR + n);
+		return 1;
+	}
+}
+
+void apir_stream_rx_free(struct apir_stream_rx *rx)
+{
+	free(rx->buf);
+	*rx = (struct apir_stream_rx){ 0 };
+}

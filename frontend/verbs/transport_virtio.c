@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-serial transport of a guest: apird serves the VM through the
+ * port's host end and reads the guest's memory through its RAM file. No fds
+ * cross: the session page and the rings are memory this library allocates,
+ * locks and names by guest-physical extents, as are registered regions;
+ * doorbells are Doorbell frames; completion and async events arrive as
+ * Event frames and go to local pipes (port.c).
+ *
+ * The port is exclusive in the guest and apird takes a new Hello on it as
+ * the end of the previous guest process's session, so a process opens it
+ * once, keeps it, and carries one context at a time over it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apir_verbs.h"
+#include "port.h"
+
+static struct {
+	pthread_mutex_t lock;
+	struct apir_port *port;
+} process_port = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool virtio_present(const char *path)
+{
+	struct stat st;
+
+	return path[0] && stat(path, &st) == 0 && S_ISCHR(st.st_mode);
+}
+
+static int port_get(const char *path, struct apir_port **out)
+{
+	int rc = 0, fd;
+
+	pthread_mutex_lock(&process_port.lock);
+	if (!process_port.port) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			rc = errno;
+		else if ((rc = apir_port_start(fd, &process_port.port)))
+			close(fd);
+	}
+	*out = process_port.port;
+	pthread_mutex_unlock(&process_port.lock);
+	return rc;
+}
+
+static int virtio_open(struct apir_conn *c, const char *path)
+{
+	struct apir_port *p;
+	int rc = port_get(path, &p);
+
+	if (!rc)
+		rc = apir_port_claim(p);
+	if (rc) {
+		apir_dbg("virtio-serial port %s: %s", path, strerror(rc));
+		return rc;
+	}
+	c->port = p;
+	c->sock = apir_port_fd(p);
+	return 0;
+}
+
+static void virtio_close(struct apir_conn *c)
+{
+	apir_port_release(c->port);
+	c->port = NULL;
+	c->sock = -1;
+}
+
+static int virtio_send(struct apir_conn *c, uint64_t id, const void *buf, size_t len,
+		       const int *fds, unsigned int num_fds)
+{
+	(void)fds;
+	if (num_fds)
+		return -EINVAL;   /* callers send fds only where channel_fds says so */
+	apir_port_expect(c->port, id);
+	return apir_port_send(c->port, buf, len);
+}
+
+static int virtio_recv(struct apir_conn *c, uint64_t id, struct apir_frame *f)
+{
+	(void)id;   /* announced by virtio_send */
+	f->num_fds = 0;
+	return apir_port_wait(c->port, &f->buf, &f->len);
+}
+
+static bool virtio_hung_up(struct apir_conn *c)
+{
+	return apir_port_dead(c->port);
+}
+
+static int virtio_hello_prepare(struct apir_context *actx, Apir__Hello *hello)
+{
+	struct apir_gpa_list gpa;
+	void *page = apir_guest_area_alloc(APIR_PAGE_SIZE);
+	int rc;
+
+	hello->transport = "virtio-serial";
+	if (!page)
+		return errno;
+	actx->page = page;
+	rc = apir_gpa_translate(page, APIR_PAGE_SIZE, &gpa);
+	if (rc)
+		return rc;
+	hello->session_page = gpa.ext;
+	hello->n_session_page = gpa.n;
+	return 0;
+}
+
+static int virtio_hello_finish(struct apir_context *actx, Apir__Hello *hello, int rc,
+			       const int *fds, unsigned int num_fds)
+{
+	struct apir_gpa_list gpa = { .ext = hello->session_page, .n = hello->n_session_page };
+	int p[2];
+
+	(void)fds;
+	apir_gpa_list_free(&gpa);
+	hello->session_page = NULL;
+	hello->n_session_page = 0;
+	if (rc)
+		return rc;
+	if (num_fds)
+		return EPROTO;   /* conn.c closed them */
+	if (pipe2(p, O_CLOEXEC))
+		return errno;
+	apir_port_set_async(actx->conn.port, p[1]);
+	actx->vctx.context.async_fd = p[0];
+	return 0;
+}
+
+static void virtio_session_end(struct apir_context *actx)
+{
+	if (actx->page)
+		munmap(actx->page, APIR_PAGE_SIZE);
+	actx->page = NULL;
+	if (actx->vctx.context.async_fd >= 0)
+		close(actx->vctx.context.async_fd);
+	actx->vctx.context.async_fd = -1;
+	if (actx->conn.port)
+		apir_port_clear_events(actx->conn.port);
+}
+
+static void virtio_doorbell(struct apir_context *actx)
+{
+	Apir__Doorbell body = APIR__DOORBELL__INIT;
+	Apir__Request req = APIR__REQUEST__INIT;
+	uint8_t buf[16];
+	size_t len;
+
+	req.body_case = APIR__REQUEST__BODY_DOORBELL;
+	req.doorbell = &body;
+	len = apir__request__pack(&req, buf);
+	/* A dead port fails the next call; the doorbell has nobody to wake. */
+	(void)apir_port_send(actx->conn.port, buf, len);
+}
+
+static int virtio_channel_attach(struct apir_context *actx, uint32_t handle, int write_end)
+{
+	return apir_port_set_channel(actx->conn.port, handle, write_end);
+}
+
+static void virtio_channel_detach(struct apir_context *actx, uint32_t handle)
+{
+	apir_port_clear_channel(actx->conn.port, handle);
+}
+
+static int virtio_area_prepare(struct apir_area *a)
+{
+	int rc;
+
+	a->base = apir_guest_area_alloc(a->len);
+	if (!a->base)
+		return errno;
+	rc = apir_gpa_translate(a->base, a->len, &a->gpa);
+	if (rc) {
+		munmap(a->base, a->len);
+		a->base = NULL;
+	}
+	return rc;
+}
+
+static void virtio_area_discard(struct apir_area *a)
+{
+	apir_gpa_list_free(&a->gpa);
+	if (a->base)
+		munmap(a->base, a->len);
+	a->base = NULL;
+}
+
+static void *virtio_area_finish(struct apir_area *a, uint64_t area_size)
+{
+	void *base = a->base;
+
+	if (area_size != a->len) {
+		apir_warn("apird says the shared area is %llu bytes, we gave %zu",
+			  (unsigned long long)area_size, a->len);
+		virtio_area_discard(a);
+		errno = EPROTO;
+		return NULL;
+	}
+	apir_gpa_list_free(&a->gpa);
+	a->base = NULL;
+	return base;
+}
+
+static int virtio_mem_acquire(void *addr, size_t len, struct apir_mem_ref *ref)
+{
+	ref->fd = -1;
+	ref->offset = (uintptr_t)addr & (APIR_PAGE_SIZE - 1);
+	return apir_gpa_translate(addr, len, &ref->pages);
+}
+
+static void virtio_mem_ref_free(struct apir_mem_ref *ref)
+{
+	apir_gpa_list_free(&ref->pages);
+}
+
+/* Pages stay locked: registrations may overlap and mlock does not count. */
+static void virtio_mem_release(void *addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+}
+
+const struct apir_transport apir_transport_virtio = {
+	.name = "virtio-serial",
+	.ring_fds = 0,
+	.channel_fds = 0,
+	.present = virtio_present,
+	.open = virtio_open,
+	.close = virtio_close,
+	.send = virtio_send,
+	.recv = virtio_recv,
+	.hung_up = virtio_hung_up,
+	.hello_prepare = virtio_hello_prepare,
+	.hello_finish = virtio_hello_finish,
+	.session_end = virtio_session_end,
+	.doorbell = virtio_doorbell,
+	.channel_attach = virtio_channel_attach,
+	.channel_detach = virtio_channel_detach,
+	.area_prepare = virtio_area_prepare,
+	.area_finish = virtio_area_finish,
+	.area_discard = virtio_area_discard,
+	.mem_acquire = virtio_mem_acquire,
+	.mem_ref_free = virtio_mem_ref_free,
+	.mem_release = virtio_mem_release,
+};
