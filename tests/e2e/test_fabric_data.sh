@@ -4,8 +4,10 @@
 # responder on one host and the requester on the other (both ways): RDMA
 # WRITE and READ of 1 B to 1 MiB at odd offsets, a 3-SGE gather, SEND
 # scattered over 2 receive SGEs with and without immediate, inline SEND,
-# WRITE with immediate, 32 WRITEs then a SEND (in order), fetch-and-add and
-# compare-and-swap; every target byte and every byte around it verified.
+# WRITE with immediate, 32 WRITEs then a SEND (in order), a SEND posted
+# before its receive (RNR retried until the receive comes) and with
+# rnr_retry 0 (RNR_RETRY_EXC_ERR), fetch-and-add and compare-and-swap;
+# every target byte and every byte around it verified.
 source "$(dirname "$0")/hosts.sh"
 hosts_create 2
 start_host_apirds

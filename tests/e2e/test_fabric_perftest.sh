@@ -5,7 +5,7 @@
 # the server on host A, the client on host B, perftest's own TCP exchange
 # of GID/QPN/rkey/address over the veth. Both perftest code paths
 # (ibv_post_send; ibv_wr_* with the mlx5 profile) and the two talking to
-# each other.
+# each other; an SRQ with events; UD and UC.
 source "$(dirname "$0")/hosts.sh"
 hosts_create 2
 start_host_apirds
@@ -34,3 +34,10 @@ pair_on write_bidir A B mlx5 ib_write_bw -F -b -s 65536 -n 300
 check_perftest write_bidir 1
 pair_on send_mixed A B apir/mlx5 ib_send_bw -F -s 4096 -n 500
 check_perftest send_mixed 1
+# SENDs into a shared receive queue, with completion events; UD and UC datagrams.
+pair_on send_srq_events A B apir ib_send_bw -F --use-srq -e -s 4096 -n 500
+check_perftest send_srq_events 1
+pair_on send_ud A B mlx5 ib_send_bw -F -c UD -s 2048 -n 1000
+check_perftest send_ud 1
+pair_on write_uc A B apir ib_write_bw -F -c UC -s 65536 -n 500
+check_perftest write_uc 1

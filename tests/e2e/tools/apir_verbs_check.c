@@ -369,6 +369,57 @@ static bool case_write_then_send_ordering(struct vp_pair *p)
 	return true;
 }
 
+/* A SEND posted before its receive meets RNR NAKs and is retried (after
+ * the responder's min_rnr_timer, rnr_retry 7 = forever) until the receive
+ * is there; it must not complete before. */
+static bool case_rnr_late_receive(struct vp_pair *p)
+{
+	const size_t len = 3000;
+	const struct vp_span rsge = { 4096, len };
+	struct ibv_sge ssge = local_sge(&p->req, 0, len);
+	struct ibv_send_wr wr = { .wr_id = 4242, .opcode = IBV_WR_SEND, .sg_list = &ssge, .num_sge = 1,
+				  .send_flags = IBV_SEND_SIGNALED };
+	struct ibv_send_wr *bad;
+	struct ibv_wc wc;
+	int rc;
+
+	if (!resp_fill_arena(p, 43))
+		return false;
+	fill(p->req.region, len, 47);
+	rc = ibv_post_send(p->req.qp, &wr, &bad);
+	if (rc) {
+		fprintf(stderr, "    ibv_post_send: %s\n", strerror(rc));
+		return false;
+	}
+	usleep(200000);
+	if (ibv_poll_cq(p->req.cq, 1, &wc) != 0) {
+		fprintf(stderr, "    the SEND completed (%s) before any receive was posted\n",
+			ibv_wc_status_str(wc.status));
+		return false;
+	}
+	if (vp_resp_post_recv(p, &rsge, 1, 4343))
+		return false;
+	if (vp_wait_wc(&p->req, &wc) || wc.wr_id != 4242 ||
+	    !expect_status("send retried after RNR", (int)wc.status, IBV_WC_SUCCESS))
+		return false;
+	return check_recv(p, 4343, IBV_WC_RECV, len, false, 0) && resp_check_region(p, 4096, len, 47, 43);
+}
+
+/* With rnr_retry 0 the first RNR NAK fails the SEND. */
+static bool case_rnr_retry_exceeded(struct vp_pair *p)
+{
+	struct vp_qp_params saved = p->qp;
+	struct ibv_sge ssge = local_sge(&p->req, 0, 64);
+	struct ibv_send_wr wr = { .opcode = IBV_WR_SEND, .sg_list = &ssge, .num_sge = 1 };
+	bool ok;
+
+	p->qp.rnr_retry = 0;
+	ok = vp_reconnect(p) == 0 &&
+	     expect_status("send without a receive, rnr_retry 0", vp_send_wait(p, &wr), IBV_WC_RNR_RETRY_EXC_ERR);
+	p->qp = saved;
+	return vp_reconnect(p) == 0 && ok;
+}
+
 static bool atomic_op(struct vp_pair *p, enum ibv_wr_opcode op, size_t off, uint64_t compare_add,
 		      uint64_t swap, uint64_t want_old, uint64_t want_new)
 {
@@ -556,6 +607,8 @@ static const struct check_case data_cases[] = {
 	{ "inline send captured at post time", case_send_inline },
 	{ "rdma write with imm", case_write_imm },
 	{ "32 writes then send: ordering", case_write_then_send_ordering },
+	{ "send before its receive: RNR retried", case_rnr_late_receive },
+	{ "rnr_retry 0: RNR_RETRY_EXC_ERR", case_rnr_retry_exceeded },
 	{ "atomics: fetch-add, cmp-swap hit and miss", case_atomics },
 	{ NULL, NULL },
 };
