@@ -5,8 +5,10 @@
 # the requester's own rkey, out-of-bounds and wrapping addresses, an MR
 # without REMOTE_WRITE, the rkey of a deregistered MR (before and after it
 # was used), an rkey of another PD: each fails with REM_ACCESS_ERR at the
-# requester (host B) and leaves the target untouched; a forged lkey fails
-# locally; data moves afterwards, and both apirds keep serving.
+# requester (host B) and leaves the target untouched; a WRITE to a QP that
+# is connected to another QP times out (RETRY_EXC_ERR) and touches nothing;
+# a forged lkey fails locally; data moves afterwards, and both apirds keep
+# serving.
 source "$(dirname "$0")/hosts.sh"
 hosts_create 2
 start_host_apirds

@@ -586,6 +586,32 @@ static bool case_bad_lkey(struct vp_pair *p)
 	return vp_reconnect(p) == 0 && ok;
 }
 
+/* The responder's QP is connected to some other QP, not to the requester:
+ * it ignores the requester, as a QP ignores packets that are not for its
+ * connection, so the requester times out (RETRY_EXC_ERR) and the
+ * responder's memory stays untouched. */
+static bool case_not_connected_back(struct vp_pair *p)
+{
+	struct ibv_sge sge = local_sge(&p->req, 0, 64);
+	struct vp_addr req_addr, stranger;
+	bool ok;
+
+	if (vp_endpoint_new_qp(&p->req))
+		return false;
+	vp_endpoint_addr(&p->req, &req_addr);
+	stranger = req_addr;
+	stranger.qp_num = req_addr.qp_num ^ 0x5a5a;
+	if (vp_resp_connect(p, &stranger, &p->resp_addr) ||
+	    vp_endpoint_connect(&p->req, &p->resp_addr, &p->qp) || !resp_fill_arena(p, 53))
+		return false;
+	fill(p->req.region, 64, 59);
+	ok = expect_status("write to a QP connected to another QP",
+			   rdma(p, IBV_WR_RDMA_WRITE, &sge, 1, remote(p, 0), p->resp_addr.rkey),
+			   IBV_WC_RETRY_EXC_ERR) &&
+	     resp_check_region(p, 0, 0, 0, 53);
+	return vp_reconnect(p) == 0 && ok;
+}
+
 /* After all the failures, the pair still moves data. */
 static bool case_recovers(struct vp_pair *p)
 {
@@ -621,6 +647,7 @@ static const struct check_case protect_cases[] = {
 	{ "rkey revoked after use", case_revoked_rkey },
 	{ "rkey from another PD", case_other_pd },
 	{ "forged lkey", case_bad_lkey },
+	{ "responder QP connected to another QP", case_not_connected_back },
 	{ "data moves after the failures", case_recovers },
 	{ NULL, NULL },
 };
