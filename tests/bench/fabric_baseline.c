@@ -192,19 +192,24 @@ static int progress(struct fab *f)
 	return 0;
 }
 
+/* One poll of the CQ on the way to something; fails once deadline passed. */
+static int progress_until(struct fab *f, double deadline, const char *what)
+{
+	if (now_s() > deadline) {
+		fprintf(stderr, "fabric_baseline: %s: nothing for %.0f s\n", what, WAIT_SECONDS);
+		return -1;
+	}
+	return progress(f);
+}
+
 /* Polls until *counter reaches target. */
 static int wait_count(struct fab *f, const uint64_t *counter, uint64_t target, const char *what)
 {
 	double deadline = now_s() + WAIT_SECONDS;
 
-	while (*counter < target) {
-		if (progress(f))
+	while (*counter < target)
+		if (progress_until(f, deadline, what))
 			return -1;
-		if (now_s() > deadline) {
-			fprintf(stderr, "fabric_baseline: %s: nothing for %.0f s\n", what, WAIT_SECONDS);
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -215,10 +220,11 @@ static void *desc_of(struct fid_mr *mr)
 
 static int post_recv(struct fab *f, void *buf, size_t len, struct fid_mr *mr)
 {
+	double deadline = now_s() + WAIT_SECONDS;
 	ssize_t rc;
 
 	while ((rc = fi_recv(f->ep, buf, len, desc_of(mr), FI_ADDR_UNSPEC, NULL)) == -FI_EAGAIN)
-		if (progress(f))
+		if (progress_until(f, deadline, "fi_recv"))
 			return -1;
 	return rc ? fab_fail("fi_recv", rc) : 0;
 }
@@ -229,14 +235,9 @@ static int post_send(struct fab *f, const void *buf, size_t len, struct fid_mr *
 	double deadline = now_s() + WAIT_SECONDS;
 	ssize_t rc;
 
-	while ((rc = fi_send(f->ep, buf, len, desc_of(mr), f->peer, NULL)) == -FI_EAGAIN) {
-		if (progress(f))
+	while ((rc = fi_send(f->ep, buf, len, desc_of(mr), f->peer, NULL)) == -FI_EAGAIN)
+		if (progress_until(f, deadline, "fi_send (no connection?)"))
 			return -1;
-		if (now_s() > deadline) {
-			fprintf(stderr, "fabric_baseline: fi_send: no connection within %.0f s\n", WAIT_SECONDS);
-			return -1;
-		}
-	}
 	return rc ? fab_fail("fi_send", rc) : 0;
 }
 
@@ -353,20 +354,25 @@ static int pingpong(struct fab *f, double *rtt_us)
 static int write_round(struct fab *f, const struct target_info *t, size_t len, unsigned int iters,
 		       unsigned int window, double *gbps)
 {
-	uint64_t base = f->writes_done, posted = 0;
-	double t0 = now_s();
+	uint64_t base = f->writes_done, posted = 0, seen = base;
+	double t0 = now_s(), deadline = t0 + WAIT_SECONDS;
 
 	while (posted < iters) {
 		ssize_t rc;
 
+		/* The deadline is for silence, not for the whole round. */
+		if (f->writes_done != seen) {
+			seen = f->writes_done;
+			deadline = now_s() + WAIT_SECONDS;
+		}
 		if (posted - (f->writes_done - base) >= window) {
-			if (progress(f))
+			if (progress_until(f, deadline, "write completions"))
 				return -1;
 			continue;
 		}
 		rc = fi_write(f->ep, f->buf, len, desc_of(f->mr), f->peer, t->addr, t->key, NULL);
 		if (rc == -FI_EAGAIN) {
-			if (progress(f))
+			if (progress_until(f, deadline, "fi_write"))
 				return -1;
 			continue;
 		}
