@@ -68,6 +68,20 @@ hosts_require() {
 	((EUID == 0)) || fail "the cross-host tests need root (network namespaces and veth pairs); running as uid $EUID"
 	command -v ip >/dev/null || fail "the cross-host tests need iproute2's 'ip' (ip netns)"
 	ip netns list >/dev/null 2>&1 || fail "'ip netns' does not work here: $(ip netns list 2>&1 | head -n 1)"
+	hosts_report_stale
+}
+
+# A run killed with SIGKILL (a ctest timeout) cannot delete its namespaces.
+# They are not ours to delete: say which they are and how to remove them.
+hosts_report_stale() {
+	local ns pid stale=()
+	while read -r ns _; do
+		[[ $ns =~ ^apir-([0-9]+)-[A-C]$ ]] || continue
+		pid=${BASH_REMATCH[1]}
+		[[ -e /proc/$pid ]] || stale+=("$ns")
+	done < <(ip netns list)
+	((${#stale[@]} == 0)) ||
+		e2e_log "namespaces left by earlier runs that were killed: ${stale[*]} (remove with: ip netns del NAME)"
 }
 
 # host_add H NUMBER: create H's namespace and register H with lib.sh.
