@@ -324,7 +324,7 @@ unsigned int apird_fabric_poll(struct apird *d)
 		if (fab_responder_busy(fq))
 			n += fab_responder_progress(f, fq);
 	}
-	return n + fab_requester_timeouts(f);
+	return n + fab_requester_timeouts(f) + fab_rma_timeouts(f);
 }
 
 bool apird_fabric_can_sleep(struct apird *d)
@@ -364,6 +364,7 @@ uint64_t apird_fabric_next_deadline(const struct apird *d)
 			next = earlier(next, fq->ack_deadline_ns);
 		if (fq->qp && fq->qp->rnr.waiting && !fq->rnr_resent)
 			next = earlier(next, fq->qp->rnr.retry_at_ns);
+		next = earlier(next, fab_rma_deadline(fq));
 		retry |= fab_rma_stalled(fq);
 	}
 	if (retry)

@@ -107,14 +107,17 @@ void apird_fabric_mr_unregister(struct apird *d, struct apird_mr *mr)
 	f->retired = r;
 }
 
+void fab_region_get(struct fab_region *r)
+{
+	if (r)
+		r->refs++;
+}
+
 void fab_pins_take(struct fab_pins *p, const struct sw_sgl *l)
 {
 	for (uint32_t i = 0; i < l->num; i++) {
-		struct fab_region *r = l->seg[i].mr ? l->seg[i].mr->fabric : NULL;
-
-		if (r)
-			r->refs++;
-		p->r[i] = r;
+		p->r[i] = l->seg[i].mr ? l->seg[i].mr->fabric : NULL;
+		fab_region_get(p->r[i]);
 	}
 	p->num = l->num;
 }
@@ -129,16 +132,18 @@ static void retired_remove(struct apird_fabric *f, struct fab_region *r)
 	}
 }
 
+void fab_region_put(struct apird_fabric *f, struct fab_region *r)
+{
+	if (r && --r->refs == 0 && !r->mr) {
+		retired_remove(f, r);
+		region_free(r);
+	}
+}
+
 void fab_pins_release(struct apird_fabric *f, struct fab_pins *p)
 {
-	for (uint32_t i = 0; i < p->num; i++) {
-		struct fab_region *r = p->r[i];
-
-		if (r && --r->refs == 0 && !r->mr) {
-			retired_remove(f, r);
-			region_free(r);
-		}
-	}
+	for (uint32_t i = 0; i < p->num; i++)
+		fab_region_put(f, p->r[i]);
 	p->num = 0;
 }
 

@@ -186,6 +186,8 @@ static void start_rma(struct apird_fabric *f, struct fab_qp *fq, struct fab_exec
 	e->rma = true;
 	e->push = push;
 	e->left = e->rx->msg.req->length;
+	e->rma_timeout_ns = fab_ack_timeout_ns(fq->qp);
+	e->rma_deadline_ns = f->d->now_ns + e->rma_timeout_ns;
 	e->mem_i = e->mem_off = e->seg_i = e->seg_off = 0;
 	fab_pins_take(&e->pins, &e->mem);
 	fab_rma_issue(f, fq);

@@ -116,6 +116,8 @@ static bool issue_exec(struct apird_fabric *f, struct fab_qp *fq, struct fab_exe
 		}
 		op->fq = fq;
 		op->exec = e;
+		op->region = e->pins.r[e->mem_i];
+		fab_region_get(op->region);
 		e->inflight++;
 		(*budget)--;
 		advance(e, n);
@@ -163,8 +165,67 @@ void fab_rma_done(struct apird_fabric *f, struct fab_rma *op, bool ok)
 	if (!fq)
 		return;
 	e->inflight--;
+	e->rma_deadline_ns = f->d->now_ns + e->rma_timeout_ns;
 	if (!ok)
 		e->failed = true;
 	fab_rma_issue(f, fq);
 	fab_responder_progress(f, fq);
+}
+
+/*
+ * A peer that stops answering (a cut link: no error, TCP retransmits for
+ * many minutes) would hold the request, its buffers and pins forever; the
+ * provider may not end the pieces even once the peer leaves the AV. Pieces
+ * get the QP's own ACK timeout to progress. Past it the peer is declared
+ * failed and the pieces are abandoned: the request fails at once, and each
+ * piece keeps only its context and its region pinned until the provider
+ * ends it, if it ever does.
+ */
+static void abandon_pieces(struct apird_fabric *f, struct fab_qp *fq)
+{
+	for (uint32_t i = 0; i < FAB_RMA_OPS; i++) {
+		struct fab_rma *op = &f->rma[i];
+
+		if (op->fq == fq) {
+			op->exec->inflight--;
+			op->exec->failed = true;
+			op->fq = NULL;
+			op->exec = NULL;
+		}
+	}
+}
+
+unsigned int fab_rma_timeouts(struct apird_fabric *f)
+{
+	unsigned int n = 0;
+
+	for (struct fab_qp *fq = f->qps, *next; fq; fq = next) {
+		uint64_t deadline = fab_rma_deadline(fq);
+		struct fab_peer *p;
+
+		next = fq->next;
+		if (!deadline || f->d->now_ns < deadline)
+			continue;
+		p = fq->resp.exec[fq->resp.head].rx->peer;
+		apir_info("fabric: RMA with %s made no progress within the QP's timeout", p->addr);
+		abandon_pieces(f, fq);
+		fab_peer_failed(f, p, FI_ETIMEDOUT);
+		fab_responder_progress(f, fq);
+		n++;
+	}
+	return n;
+}
+
+uint64_t fab_rma_deadline(const struct fab_qp *fq)
+{
+	const struct fab_resp *r = &fq->resp;
+	uint64_t next = 0;
+
+	for (uint32_t i = 0; i < r->count; i++) {
+		const struct fab_exec *e = &r->exec[(r->head + i) % FAB_RESP_DEPTH];
+
+		if (e->inflight && (!next || e->rma_deadline_ns < next))
+			next = e->rma_deadline_ns;
+	}
+	return next;
 }

@@ -178,6 +178,9 @@ struct fab_rma *fab_rma_get(struct apird_fabric *f)
 
 void fab_rma_put(struct apird_fabric *f, struct fab_rma *op)
 {
+	fab_region_put(f, op->region);
+	op->region = NULL;
+	op->exec = NULL;
 	op->fq = NULL;
 	op->next = f->rma_free;
 	f->rma_free = op;

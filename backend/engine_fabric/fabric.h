@@ -103,12 +103,14 @@ struct fab_tx {
 	uint8_t *buf;                    /* FAB_BUF_SIZE bytes */
 };
 
-/* One RMA piece of a responder's request. */
+/* One RMA piece of a responder's request (fq, exec NULL: abandoned, its
+ * completion only gives back the context and the region pin). */
 struct fab_rma {
 	struct fab_ctx ctx;
 	struct fab_rma *next;            /* free list */
 	struct fab_qp *fq;
 	struct fab_exec *exec;
+	struct fab_region *region;       /* the pages it moves, pinned until it completes */
 };
 
 /* ---- registrations ------------------------------------------------------------ */
@@ -160,6 +162,8 @@ struct fab_exec {
 	uint64_t left;                   /* bytes not issued yet */
 	uint32_t inflight;               /* pieces in flight */
 	bool failed;                     /* a piece failed */
+	uint64_t rma_timeout_ns;         /* no piece completing for that long: the peer is gone */
+	uint64_t rma_deadline_ns;
 	bool done;                       /* executed; the answer: */
 	enum apir_fab_status status;
 	uint8_t rnr_timer;
@@ -283,6 +287,9 @@ int fab_mr_reg(struct apird_fabric *f, void *buf, size_t len, uint64_t access,
 void fab_pins_take(struct fab_pins *p, const struct sw_sgl *l);
 /* Unpins them; a retired region is unmapped with its last pin. */
 void fab_pins_release(struct apird_fabric *f, struct fab_pins *p);
+/* One pin of r (NULL: none) taken or given back. */
+void fab_region_get(struct fab_region *r);
+void fab_region_put(struct apird_fabric *f, struct fab_region *r);
 /* A segment as the peer's RMA names it. */
 void fab_seg_describe(const struct apird_fabric *f, const struct sw_seg *s,
 		      struct apir_fab_seg *out);
@@ -356,6 +363,11 @@ void fab_rma_done(struct apird_fabric *f, struct fab_rma *op, bool ok);
 bool fab_rma_ended(const struct fab_exec *e);
 /* Whether pieces wait for a context or the provider (retried by polling). */
 bool fab_rma_stalled(const struct fab_qp *fq);
+/* Declares the peers of RMA that stopped progressing failed (their AV
+ * entries go, so the provider ends those operations). Returns how many. */
+unsigned int fab_rma_timeouts(struct apird_fabric *f);
+/* Earliest such deadline of fq (0: none). */
+uint64_t fab_rma_deadline(const struct fab_qp *fq);
 
 /* fab_ud.c */
 void fab_ud_arrived(struct apird_fabric *f, const struct fab_msg *m);

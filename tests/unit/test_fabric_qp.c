@@ -451,6 +451,106 @@ static void test_peer_apird_gone(void)
 	fab_teardown();
 }
 
+/* What a crash of apird A leaves: its endpoint closed. */
+static void crash_a(void)
+{
+	for (unsigned int i = 0; i < fx.nqps; i++)
+		if (fx.qps[i]->session->d == &fx.d)
+			apird_fabric_qp_disconnect(&fx.d, fx.qps[i]);
+	for (unsigned int i = 0; i < fx.nmrs; i++)
+		if (fx.mrs[i]->session->d == &fx.d)
+			apird_fabric_mr_unregister(&fx.d, fx.mrs[i]);
+	apird_fabric_stop(&fx.d);
+}
+
+static bool responder_idle(void *qp)
+{
+	const struct fab_qp *fq = ((struct apird_qp *)qp)->remote.engine;
+
+	return !fq || !fq->resp.count;
+}
+
+/* The requester's apird dies while the responder pulls its payload: the
+ * pull ends (in error), the responder releases the request and its QP
+ * stays usable. */
+static void test_requester_gone_during_pull(void)
+{
+	struct apir_recv_wqe r;
+	struct apir_send_wqe w;
+	struct pair p;
+	uint64_t end;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	r = fx_recv_wqe(4, p.dst, 0, BIG);
+	fx_post_recv(p.b, &r);
+	w = fx_wqe(1, IBV_WR_SEND);
+	fx_wqe_sge(&w, p.src, 0, BIG);
+	fx_post_send(p.a, &w);
+	end = sw_now_ns() + FAB_PUMP_TIMEOUT_NS;
+	sw_engine_poll(&fx.d);
+	while (!responder_holds_receive(p.b) && sw_now_ns() < end) {
+		apird_fabric_poll(&fx.d);
+		sw_engine_poll(&fab_b);
+		apird_fabric_poll(&fab_b);
+	}
+	CU_ASSERT_FATAL(responder_holds_receive(p.b));
+	crash_a();
+	end = sw_now_ns() + 3 * FAB_PUMP_TIMEOUT_NS;
+	while (!responder_idle(p.b) && sw_now_ns() < end) {
+		sw_engine_poll(&fab_b);
+		apird_fabric_poll(&fab_b);
+	}
+	CU_ASSERT(responder_idle(p.b));
+	fab_teardown();
+}
+
+/* The requester's apird stops answering while its payload is pulled (a cut
+ * link looks like that): after the responder QP's timeout the responder
+ * gives the peer up, the pull ends, the receive completes in error. */
+static void test_pull_stalls(void)
+{
+	struct apir_recv_wqe r;
+	struct apir_send_wqe w;
+	struct fab_peer *peer;
+	uint32_t generation;
+	struct apir_cqe c;
+	struct pair p;
+	uint64_t end;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	p.b->attr.timeout = 12;                          /* 16.8 ms, once */
+	p.b->attr.retry_cnt = 0;
+	r = fx_recv_wqe(4, p.dst, 0, BIG);
+	fx_post_recv(p.b, &r);
+	w = fx_wqe(1, IBV_WR_SEND);
+	fx_wqe_sge(&w, p.src, 0, BIG);
+	fx_post_send(p.a, &w);
+	end = sw_now_ns() + FAB_PUMP_TIMEOUT_NS;
+	sw_engine_poll(&fx.d);
+	while (!responder_holds_receive(p.b) && sw_now_ns() < end) {
+		apird_fabric_poll(&fx.d);
+		sw_engine_poll(&fab_b);
+		apird_fabric_poll(&fab_b);
+	}
+	CU_ASSERT_FATAL(responder_holds_receive(p.b));
+	peer = ((struct fab_qp *)p.b->remote.engine)->peer;
+	generation = peer->generation;
+	end = sw_now_ns() + FAB_PUMP_TIMEOUT_NS;
+	while (!responder_idle(p.b) && sw_now_ns() < end) {
+		sw_engine_poll(&fab_b);
+		apird_fabric_poll(&fab_b);
+	}
+	CU_ASSERT(responder_idle(p.b));
+	CU_ASSERT_EQUAL(peer->generation, generation + 1);  /* given up, not ended */
+	c = fx_poll1(p.cq_b);
+	CU_ASSERT_EQUAL(c.wr_id, 4);
+	CU_ASSERT_NOT_EQUAL(c.status, IBV_WC_SUCCESS);
+	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_ERR);
+	fab_teardown();
+}
+
 static void test_ud_across(void)
 {
 	struct apird_pd *pa, *pb;
@@ -592,6 +692,8 @@ static CU_TestInfo tests[] = {
 	{ "peer qp not connected", test_peer_qp_not_connected },
 	{ "ack timeout", test_ack_timeout },
 	{ "peer apird gone", test_peer_apird_gone },
+	{ "requester gone during a pull", test_requester_gone_during_pull },
+	{ "pull stalls", test_pull_stalls },
 	{ "ud across", test_ud_across },
 	{ "hostile messages", test_hostile_messages },
 	CU_TEST_INFO_NULL,
