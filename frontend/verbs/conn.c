@@ -19,12 +19,12 @@ int apir_conn_connect(struct apir_conn *c, const struct apir_transport *t, const
 
 	c->sock = -1;
 	c->port = NULL;
+	c->next_id = 1;
 	rc = t->open(c, path);
 	if (rc)
 		return rc;
 	c->t = t;
 	pthread_mutex_init(&c->lock, NULL);
-	c->next_id = 1;
 	atomic_store(&c->dead, false);
 	return 0;
 }

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apir_verbs.h"
@@ -51,6 +53,17 @@ static int port_get(const char *path, struct apir_port **out)
 	return rc;
 }
 
+/* Responses to a previous guest process may still be in the port; request
+ * ids that start somewhere random keep them from passing for ours. */
+static uint64_t first_request_id(void)
+{
+	uint64_t id;
+
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	return (id >> 1) | 1;   /* never 0 (Events), far from wrapping */
+}
+
 static int virtio_open(struct apir_conn *c, const char *path)
 {
 	struct apir_port *p;
@@ -64,6 +77,7 @@ static int virtio_open(struct apir_conn *c, const char *path)
 	}
 	c->port = p;
 	c->sock = apir_port_fd(p);
+	c->next_id = first_request_id();
 	return 0;
 }
 
