@@ -35,10 +35,12 @@
  * The responder (fab_responder.c) validates every request against its QP
  * (connected back to this requester GID and QPN, type, state), PD, rkey,
  * access and bounds through engine_sw's helpers, executes requests of a
- * QP strictly in sequence order (the next waits until the previous one's
- * RMA completed, so a SEND after a WRITE never overtakes it) and answers
- * each with an ACK or a NAK (REM_ACCESS, REM_INV_REQ, REM_OP, RNR, no such
- * QP). The requester completes WQEs in order as ACKs arrive.
+ * QP in sequence order (the next waits until the previous one's bytes are
+ * in place, so a SEND after a WRITE never overtakes it; only bulk WRITEs
+ * behind bulk WRITEs overlap, on providers that place RMA data in issue
+ * order) and answers each, in order, with an ACK or a NAK (REM_ACCESS,
+ * REM_INV_REQ, REM_OP, RNR, no such QP). The requester completes WQEs in
+ * order as ACKs arrive. Messages are injected when the provider allows.
  * RNR: the responder NAKs and drops later requests of that QP until the
  * NAKed sequence number comes again (go-back-N); the requester rewinds to
  * that WQE and resends after the responder's min_rnr_timer, up to
@@ -51,7 +53,9 @@
  * goes to ERR (the rest is flushed). An error completion naming a peer
  * (connection refused or reset) fails the QPs with requests in flight to
  * that peer the same way, leaves other QPs alone, and removes the peer
- * from the AV so a restarted apird there is reached afresh.
+ * from the AV so a restarted apird there is reached afresh. A responder
+ * whose RMA with a peer makes no progress within its QP's timeout gives
+ * that peer up the same way (a cut link reports nothing).
  *
  * Peers are infrastructure, yet every field of their messages is checked
  * (fab_wire.c) and a malformed message is dropped and logged once per peer.
