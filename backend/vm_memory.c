@@ -123,7 +123,7 @@ static int map_guest(struct apird_call *c, Apir__GpaExtent *const *msg, size_t n
 		     int prot, bool is_ring, void **view)
 {
 	struct apird_vm_conn *conn = c->s->vm;
-	struct apird_gpa_extent *ext;
+	struct apird_gpa_extent *ext = NULL;
 	char err[200];
 	int rc = take_extents(c, msg, &n, len, &ext);
 
