@@ -129,6 +129,7 @@ struct apird_qp_remote {
 /* A send queue stalled on an RNR NAK from the responder. */
 struct apird_rnr {
 	bool waiting;
+	bool peer_missing;           /* RC peer absent: RETRY_EXC_ERR at retry_at_ns */
 	uint64_t retry_at_ns;        /* CLOCK_MONOTONIC */
 	uint32_t retries_left;       /* 7 in rnr_retry means infinite */
 };

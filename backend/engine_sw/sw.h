@@ -45,6 +45,7 @@ struct sw_op {
 	struct sw_sgl local;             /* the requester's buffers */
 	enum ibv_wc_status status;       /* the requester's completion status */
 	bool rnr;                        /* the responder had no receive WQE */
+	bool no_peer;                    /* RC: no connected responder (yet) */
 	const struct apird_qp *responder; /* whose min_rnr_timer applies */
 	uint32_t byte_len;
 };
@@ -243,6 +244,14 @@ uint64_t sw_rnr_timer_ns(uint8_t min_rnr_timer);
 /* The responder (QP responder_qpn, whose min_rnr_timer applies) had no
  * receive WQE. Returns true while the WQE should wait and be retried,
  * false when the retries are exhausted. */
+/* An RC request found no connected responder: as a real transport retries
+ * unanswered packets, the WQE stays at the head (re-executed every sweep, so
+ * a peer that reaches RTR late is still reached) until the QP's local ACK
+ * timeout x (retry_cnt + 1) has passed. Returns true while it should wait. */
+bool sw_peer_wait(struct apird *d, struct apird_qp *qp);
+/* Local ACK timeout x (retry_cnt + 1) of a QP (timeout 0, "infinite",
+ * becomes one second: a vanished peer must not hang the requester). */
+uint64_t sw_transport_timeout_ns(const struct apird_qp *qp);
 bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, uint8_t min_rnr_timer,
 		  uint32_t responder_qpn);
 

@@ -74,12 +74,17 @@ static bool sq_step(struct apird *d, struct apird_qp *qp, uint64_t *bytes)
 
 	sw_sq_copy(qp, qp->sq_cons, &w);
 	sw_execute(&op);
-	if (op.rnr) {
+	if (op.no_peer) {
+		if (sw_peer_wait(d, qp))
+			return false;
+		op.status = IBV_WC_RETRY_EXC_ERR;
+	} else if (op.rnr) {
 		if (sw_rnr_stall(d, qp, op.responder->attr.min_rnr_timer, op.responder->qp_num))
 			return false;
 		op.status = IBV_WC_RNR_RETRY_EXC_ERR;
 	}
 	qp->rnr.waiting = false;
+	qp->rnr.peer_missing = false;
 	sw_sq_retire(d, qp, &op);
 	*bytes += op.byte_len;
 	return true;
@@ -146,6 +151,8 @@ static bool rnr_unblocked(const struct apird *d, const struct apird_qp *qp)
 	/* The lookup only reads; its prototype just isn't const. */
 	const struct apird_qp *peer = apird_qp_lookup((struct apird *)d, qp->attr.dest_qp_num);
 
+	if (qp->rnr.peer_missing)
+		return peer && sw_qp_receives(peer) && peer->attr.dest_qp_num == qp->qp_num;
 	return peer && sw_recv_posted(peer);
 }
 

@@ -20,10 +20,36 @@ uint64_t sw_rnr_timer_ns(uint8_t min_rnr_timer)
 	return (uint64_t)rnr_timer_10us[min_rnr_timer & 31] * 10000u;
 }
 
+uint64_t sw_transport_timeout_ns(const struct apird_qp *qp)
+{
+	uint64_t once = qp->attr.timeout ? 4096ull << qp->attr.timeout : 1000000000ull;
+
+	return once * (qp->attr.retry_cnt + 1u);
+}
+
+bool sw_peer_wait(struct apird *d, struct apird_qp *qp)
+{
+	struct apird_rnr *r = &qp->rnr;
+
+	if (!r->waiting || !r->peer_missing) {
+		r->waiting = true;
+		r->peer_missing = true;
+		r->retry_at_ns = d->now_ns + sw_transport_timeout_ns(qp);
+		apir_dbg("qp %u: no connected peer qp %u, retrying until the transport timeout",
+			 qp->qp_num, qp->attr.dest_qp_num);
+	}
+	return d->now_ns < r->retry_at_ns;
+}
+
 bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, uint8_t min_rnr_timer,
 		  uint32_t responder_qpn)
 {
 	struct apird_rnr *r = &qp->rnr;
+
+	if (r->peer_missing) {   /* the peer showed up but has no receive */
+		r->waiting = false;
+		r->peer_missing = false;
+	}
 
 	if (r->waiting && d->now_ns < r->retry_at_ns)
 		return true;

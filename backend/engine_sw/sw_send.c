@@ -114,7 +114,7 @@ struct apird_qp *sw_connected_peer(struct sw_op *op)
 	    peer->attr.dest_qp_num == op->qp->qp_num)
 		return peer;
 	if (op->qp->qp_type == IBV_QPT_RC)
-		op->status = IBV_WC_RETRY_EXC_ERR;
+		op->no_peer = true;
 	return NULL;
 }
 

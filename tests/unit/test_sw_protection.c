@@ -2,6 +2,8 @@
 /* sw engine protection: every bad key, address, access right, length and
  * destination fails its work request with the exact status and leaves every
  * byte of the target untouched. */
+#include <unistd.h>
+
 #include "test_sw_fixture.h"
 
 /* Memory of both sides is exactly as fx_pair() filled it. */
@@ -13,16 +15,27 @@ static void expect_untouched(const struct fx_pair *p)
 
 /* Posts w on a, runs the engine, expects one completion of status on a's
  * CQ, a in ERR and w's successor flushed. */
+static void check_requester_error(struct fx_pair *p, struct apir_send_wqe *w,
+				  enum ibv_wc_status status);
+
 static void expect_requester_error(struct fx_pair *p, struct apir_send_wqe *w,
 				   enum ibv_wc_status status)
 {
 	struct apir_send_wqe next = fx_wqe(1000, IBV_WR_RDMA_WRITE);
-	struct apir_cqe c;
 
 	fx_post_send(p->a, w);
 	fx_post_send(p->a, &next);
 	sw_engine_poll(&fx.d);
 	sw_engine_poll(&fx.d);
+	check_requester_error(p, w, status);
+}
+
+/* The completions expect_requester_error() checks, once the engine ran. */
+static void check_requester_error(struct fx_pair *p, struct apir_send_wqe *w,
+				  enum ibv_wc_status status)
+{
+	struct apir_cqe c;
+
 	c = fx_poll1(p->cqa);
 	CU_ASSERT_EQUAL(c.wr_id, w->wr_id);
 	CU_ASSERT_EQUAL(c.status, status);
@@ -412,12 +425,50 @@ static void destination_case(void (*spoil)(struct fx_pair *p))
 	struct fx_pair p;
 	struct apir_send_wqe w;
 
+	struct apir_send_wqe next = fx_wqe(1000, IBV_WR_RDMA_WRITE);
+
 	fx_setup();
 	p = fx_pair(IBV_QPT_RC);
+	p.a->attr.timeout = 1;     /* 8.192 us x (retry_cnt + 1) */
+	p.a->attr.retry_cnt = 1;
 	spoil(&p);
 	w = write_wqe(&p, 64);
-	expect_requester_error(&p, &w, IBV_WC_RETRY_EXC_ERR);
+	fx_post_send(p.a, &w);
+	fx_post_send(p.a, &next);
+	sw_engine_poll(&fx.d);
+	/* Like a transport retrying unanswered packets: no error before the
+	 * timeout, RETRY_EXC_ERR after it. */
+	CU_ASSERT(fx_cq_empty(p.cqa));
+	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_RTS);
+	usleep((useconds_t)(sw_transport_timeout_ns(p.a) / 1000u) + 1000u);
+	sw_engine_poll(&fx.d);
+	sw_engine_poll(&fx.d);
+	check_requester_error(&p, &w, IBV_WC_RETRY_EXC_ERR);
 	expect_untouched(&p);
+	fx_teardown();
+}
+
+static void dest_in_init_late(struct fx_pair *p);
+
+/* A responder that reaches RTR after the requester sent is still reached
+ * within the transport timeout (the race of two processes connecting). */
+static void test_dest_late(void)
+{
+	struct fx_pair p;
+	struct apir_send_wqe w;
+
+	fx_setup();
+	p = fx_pair(IBV_QPT_RC);
+	dest_in_init_late(&p);
+	w = write_wqe(&p, 64);
+	fx_post_send(p.a, &w);
+	sw_engine_poll(&fx.d);
+	CU_ASSERT(fx_cq_empty(p.cqa));
+	fx_state(p.b, IBV_QPS_RTR);
+	CU_ASSERT(sw_engine_has_work(&fx.d));
+	sw_engine_poll(&fx.d);
+	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
+	CU_ASSERT(fx_all_bytes(p.mb->base, 64, 0xaa));
 	fx_teardown();
 }
 
@@ -435,6 +486,13 @@ static void dest_in_init(struct fx_pair *p)
 {
 	fx_state(p->b, IBV_QPS_RESET);
 	fx_state(p->b, IBV_QPS_INIT);
+}
+
+static void dest_in_init_late(struct fx_pair *p)
+{
+	fx_state(p->b, IBV_QPS_RESET);
+	fx_state(p->b, IBV_QPS_INIT);
+	p->a->attr.timeout = 20;   /* about 4 s: the test finishes well before */
 }
 
 static void dest_in_err(struct fx_pair *p)
@@ -533,6 +591,7 @@ static CU_TestInfo responder_tests[] = {
 	{ "destination of another type", test_dest_other_type },
 	{ "destination connected elsewhere", test_dest_stranger },
 	{ "destination in RTR", test_dest_rtr },
+	{ "destination reaching RTR late", test_dest_late },
 	CU_TEST_INFO_NULL,
 };
 
