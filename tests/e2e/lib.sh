@@ -66,6 +66,7 @@ if e2e_sanitizer_build; then
 	[[ -e $E2E_ASAN_RT ]] || fail "sanitizer build but no ASan runtime at '$E2E_ASAN_RT'"
 	E2E_APP_ENV=("LD_PRELOAD=$E2E_ASAN_RT" "ASAN_OPTIONS=detect_leaks=0")
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$APIR_SOURCE_DIR/tests/lsan.supp}
 fi
 
 # ---- temp dir and cleanup ------------------------------------------------------
