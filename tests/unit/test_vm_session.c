@@ -33,12 +33,18 @@
 #define HIGH (4 * GiB)               /* GPA of the first byte above the hole */
 
 static struct apird d;
-static struct apird_vm *vm;
-static int port = -1;                /* the guest's end of the port */
+/* A VM as the test drives it: QEMU's end of its port. */
+struct guest {
+	struct apird_vm *vm;
+	int port;                    /* the guest's end of the port */
+	uint8_t rx[1 << 20];
+	size_t rx_len;
+};
+
+static struct guest guests[2];
+static struct guest *g = &guests[0]; /* the one the helpers talk to */
 static int memfd = -1;
 static uint8_t *ram;                 /* the guest's RAM (the file as QEMU maps it) */
-static uint8_t rx[1 << 20];
-static size_t rx_len;
 static uint64_t next_id = 1;
 
 /* The guest's view of a guest-physical address. */
@@ -55,7 +61,7 @@ static void put_le32(uint8_t *p, uint32_t v)
 
 static void port_write(const void *buf, size_t len)
 {
-	CU_ASSERT_FATAL(write(port, buf, len) == (ssize_t)len);
+	CU_ASSERT_FATAL(write(g->port, buf, len) == (ssize_t)len);
 }
 
 static void connect_port(void)
@@ -63,9 +69,9 @@ static void connect_port(void)
 	int sp[2];
 
 	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
-	port = sp[0];
-	rx_len = 0;
-	CU_ASSERT_FATAL(apird_vm_connect(vm, sp[1]) == 0);
+	g->port = sp[0];
+	g->rx_len = 0;
+	CU_ASSERT_FATAL(apird_vm_connect(g->vm, sp[1]) == 0);
 }
 
 static void up(void)
@@ -83,17 +89,17 @@ static void up(void)
 	CU_ASSERT_FATAL(ram != MAP_FAILED);
 	snprintf(vc.socket_path, sizeof(vc.socket_path), "/nonexistent/vm0.sock");
 	snprintf(vc.ram_path, sizeof(vc.ram_path), "/proc/self/fd/%d", memfd);
-	vm = apird_vm_add(&d, &vc);
-	CU_ASSERT_FATAL(vm != NULL);
+	g->vm = apird_vm_add(&d, &vc);
+	CU_ASSERT_FATAL(g->vm != NULL);
 	connect_port();
 	next_id = 1;
 }
 
 static void down(void)
 {
-	if (port >= 0)
-		close(port);
-	port = -1;
+	if (g->port >= 0)
+		close(g->port);
+	g->port = -1;
 	apird_daemon_fini(&d);
 	munmap(ram, RAM_SIZE);
 	close(memfd);
@@ -102,8 +108,8 @@ static void down(void)
 /* apird serves what the port holds, as its loop would. */
 static void serve(void)
 {
-	if (vm->conn)
-		apird_vm_serve(vm->conn);
+	if (g->vm->conn)
+		apird_vm_serve(g->vm->conn);
 	apird_sessions_reap(&d);
 }
 
@@ -140,21 +146,21 @@ static Apir__Response *next_frame(void)
 	for (;;) {
 		ssize_t n;
 
-		if (rx_len >= 8)
-			memcpy(&len, rx + 4, 4);
-		if (rx_len >= 8 && rx_len >= 8 + len)
+		if (g->rx_len >= 8)
+			memcpy(&len, g->rx + 4, 4);
+		if (g->rx_len >= 8 && g->rx_len >= 8 + len)
 			break;
-		n = recv(port, rx + rx_len, sizeof(rx) - rx_len, MSG_DONTWAIT);
+		n = recv(g->port, g->rx + g->rx_len, sizeof(g->rx) - g->rx_len, MSG_DONTWAIT);
 		if (n <= 0)
 			return NULL;
-		rx_len += (size_t)n;
+		g->rx_len += (size_t)n;
 	}
-	memcpy(&magic, rx, 4);
+	memcpy(&magic, g->rx, 4);
 	CU_ASSERT_FATAL(magic == APIR_STREAM_MAGIC);
-	r = apir__response__unpack(NULL, len, rx + 8);
+	r = apir__response__unpack(NULL, len, g->rx + 8);
 	CU_ASSERT_FATAL(r != NULL);
-	memmove(rx, rx + 8 + len, rx_len - 8 - len);
-	rx_len -= 8 + len;
+	memmove(g->rx, g->rx + 8 + len, g->rx_len - 8 - len);
+	g->rx_len -= 8 + len;
 	return r;
 }
 
@@ -320,11 +326,11 @@ static void test_hello(void)
 	}
 	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
 	CU_ASSERT_EQUAL_FATAL(live_sessions(), 1);
-	CU_ASSERT_PTR_EQUAL(vm->conn->session->vm, vm->conn);
+	CU_ASSERT_PTR_EQUAL(g->vm->conn->session->vm, g->vm->conn);
 	/* apird writes the guest's session page. */
-	apird_session_set_sleeping(vm->conn->session, true);
+	apird_session_set_sleeping(g->vm->conn->session, true);
 	CU_ASSERT_EQUAL(atomic_load(&page->engine_sleeping), 1);
-	apird_session_set_sleeping(vm->conn->session, false);
+	apird_session_set_sleeping(g->vm->conn->session, false);
 	CU_ASSERT_EQUAL(atomic_load(&page->engine_sleeping), 0);
 	CU_ASSERT(alloc_pd() != 0);
 	/* A Doorbell gets no response. */
@@ -401,7 +407,7 @@ static void test_rings(void)
 	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
 	bad.n = 0;
 	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
-	CU_ASSERT_EQUAL(vm->conn->session->cqs.count, 1);
+	CU_ASSERT_EQUAL(g->vm->conn->session->cqs.count, 1);
 	/* Freed pages may be used again by another ring. */
 	ext_add(&cq2, 0x30000, 2 * PAGE);
 	{
@@ -470,8 +476,8 @@ static void test_data_path(void)
 	ms = apird_mr_lookup(&d, lkey);
 	md = apird_mr_lookup(&d, rkey);
 	CU_ASSERT_FATAL(ms && md);
-	a = apird_table_get(&vm->conn->session->qps, 1);
-	b = apird_table_get(&vm->conn->session->qps, 2);
+	a = apird_table_get(&g->vm->conn->session->qps, 1);
+	b = apird_table_get(&g->vm->conn->session->qps, 2);
 	CU_ASSERT_FATAL(a && b);
 	a->attr.dest_qp_num = b->qp_num;
 	b->attr.dest_qp_num = a->qp_num;
@@ -588,7 +594,7 @@ static void test_new_process(void)
 	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
 	CU_ASSERT_EQUAL(live_sessions(), 1);
 	CU_ASSERT_PTR_NULL(apird_mr_lookup(&d, lkey));
-	CU_ASSERT_EQUAL(vm->conn->session->cqs.count, 0);
+	CU_ASSERT_EQUAL(g->vm->conn->session->cqs.count, 0);
 	/* The same pages serve the new process's rings. */
 	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
 	down();
@@ -606,13 +612,13 @@ static void test_disconnect(void)
 	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
 	/* One QEMU per VM socket. */
 	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
-	CU_ASSERT_EQUAL(apird_vm_connect(vm, sp[1]), -EBUSY);
+	CU_ASSERT_EQUAL(apird_vm_connect(g->vm, sp[1]), -EBUSY);
 	close(sp[0]);
 	/* QEMU gone: the session and the connection end. */
-	close(port);
-	port = -1;
+	close(g->port);
+	g->port = -1;
 	serve();
-	CU_ASSERT_PTR_NULL(vm->conn);
+	CU_ASSERT_PTR_NULL(g->vm->conn);
 	CU_ASSERT_EQUAL(live_sessions(), 0);
 	/* QEMU reconnects (reconnect=1), a guest process starts over. */
 	connect_port();
@@ -634,7 +640,7 @@ static void test_unread_port(void)
 	ext_add(&cq, 0x20000, 2 * PAGE);
 	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
 	for (int i = 0; i < 200000; i++)
-		apird_session_async_event(vm->conn->session, IBV_EVENT_CQ_ERR, APIR_OBJ_CQ, 1);
+		apird_session_async_event(g->vm->conn->session, IBV_EVENT_CQ_ERR, APIR_OBJ_CQ, 1);
 	/* The guest reads at last: what apird queued arrives, then answers. */
 	do {
 		serve();
@@ -642,10 +648,60 @@ static void test_unread_port(void)
 			events++;
 			status(r);
 		}
-	} while (vm->conn->out_len);
+	} while (g->vm->conn->out_len);
 	CU_ASSERT(events > 0 && events < 200000);
 	CU_ASSERT(alloc_pd() != 0);
 	down();
+}
+
+/* One apird, two VMs: the hostile one gets errors and its garbage skipped,
+ * then QEMU goes away; the other one's session is untouched throughout. */
+static void test_two_vms(void)
+{
+	struct apird_vm_config vc = { .name = "vm1", .ram_size = 512ull << 20 };
+	struct extents cq = { .n = 0 }, bad = { .n = 0 };
+	struct guest *hostile = &guests[0], *good = &guests[1];
+	int ram2 = memfd_create("guest-ram-2", MFD_CLOEXEC), sp[2];
+
+	up();
+	CU_ASSERT_FATAL(ram2 >= 0 && ftruncate(ram2, (off_t)vc.ram_size) == 0);
+	snprintf(vc.socket_path, sizeof(vc.socket_path), "/nonexistent/vm1.sock");
+	snprintf(vc.ram_path, sizeof(vc.ram_path), "/proc/self/fd/%d", ram2);
+	good->vm = apird_vm_add(&d, &vc);
+	CU_ASSERT_FATAL(good->vm != NULL);
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
+	good->port = sp[0];
+	good->rx_len = 0;
+	CU_ASSERT_FATAL(apird_vm_connect(good->vm, sp[1]) == 0);
+	g = good;
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	ext_add(&cq, 0x20000, 2 * PAGE);
+	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
+	/* RAM of vm0 above 512 MiB is not vm1's. */
+	ext_add(&bad, 1ull << 30, 2 * PAGE);
+	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
+
+	g = hostile;
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	port_write("\x01\x02garbage", 9);
+	bad.e[0].gpa = 3 * GiB;
+	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
+	bad.e[0].gpa = 0x10000;
+	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
+	CU_ASSERT_EQUAL(live_sessions(), 2);
+	close(g->port);
+	g->port = -1;
+	serve();
+	CU_ASSERT_PTR_NULL(g->vm->conn);
+
+	g = good;
+	CU_ASSERT_EQUAL(live_sessions(), 1);
+	CU_ASSERT_EQUAL(g->vm->conn->session->cqs.count, 1);
+	CU_ASSERT(alloc_pd() != 0);
+	close(good->port);
+	g = hostile;
+	down();
+	close(ram2);
 }
 
 static void test_config(void)
@@ -691,6 +747,7 @@ static CU_TestInfo vm_tests[] = {
 	{ "a new guest process", test_new_process },
 	{ "QEMU gone and back", test_disconnect },
 	{ "a guest that does not read", test_unread_port },
+	{ "two VMs, one hostile", test_two_vms },
 	{ "vm config lines", test_config },
 	CU_TEST_INFO_NULL,
 };
