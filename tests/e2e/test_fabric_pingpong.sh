@@ -10,10 +10,10 @@ hosts_create 2
 start_host_apirds
 
 for p in apir mlx5; do
-	pair_on "write_lat.$p" A B "$p" ib_write_lat -F -s 2 -n 1000
+	pair_on "write_lat.$p" A B "$p" ib_write_lat -F -s 2 -n 300
 	check_perftest "write_lat.$p" 1
 done
-pair_on write_lat_all A B apir ib_write_lat -F -a -n 50
+pair_on write_lat_all A B apir ib_write_lat -F -a -n 10
 check_perftest write_lat_all 23
 
 pair_on rc.plain A B apir ibv_rc_pingpong -g 0 -c -n 200
