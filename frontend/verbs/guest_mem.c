@@ -8,10 +8,18 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "apir/ring.h"
 #include "guest_mem.h"
+
+/* The raw system call: sanitizer runtimes replace mlock() with a no-op, and
+ * an unlocked page is one apird must never be told about. */
+static int lock_pages(void *addr, size_t len)
+{
+	return (int)syscall(SYS_mlock, addr, len);
+}
 
 #define PAGEMAP_PRESENT (1ull << 63)
 #define PAGEMAP_PFN_MASK ((1ull << 55) - 1)
@@ -89,7 +97,7 @@ int apir_gpa_translate(const void *addr, size_t len, struct apir_gpa_list *out)
 	if (len == 0 || end < (uintptr_t)addr)
 		return EINVAL;
 	npages = (apir_align_up(end, APIR_PAGE_SIZE) - first) / APIR_PAGE_SIZE;
-	if (mlock((void *)first, npages * APIR_PAGE_SIZE))
+	if (lock_pages((void *)first, npages * APIR_PAGE_SIZE))
 		return errno;
 	ent = malloc(npages * sizeof(*ent));
 	if (!ent)
@@ -117,7 +125,7 @@ void *apir_guest_area_alloc(size_t len)
 
 	if (p == MAP_FAILED)
 		return NULL;
-	if (mlock(p, len) == 0)
+	if (lock_pages(p, len) == 0)
 		return p;
 	err = errno;
 	munmap(p, len);

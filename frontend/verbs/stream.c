@@ -41,14 +41,16 @@ int apir_stream_feed(struct apir_stream_rx *rx, const void *data, size_t n)
 		rx->buf = b;
 		rx->cap = cap;
 	}
-	memcpy(rx->buf + rx->len, data, n);
+	if (n) /* data may be NULL for an empty feed */
+		memcpy(rx->buf + rx->len, data, n);
 	rx->len += n;
 	return 0;
 }
 
 static void rx_consume(struct apir_stream_rx *rx, size_t n)
 {
-	memmove(rx->buf, rx->buf + n, rx->len - n);
+	if (rx->len > n) /* buf is still NULL before the first feed */
+		memmove(rx->buf, rx->buf + n, rx->len - n);
 	rx->len -= n;
 }
 
