@@ -9,9 +9,9 @@
  *
  * The client measures, and prints one line each:
  *   pingpong 8 <median round trip us> <median one-way us>   fi_send/fi_recv of 8 B
- *   write <bytes> <GB/s>          fi_write, 64 KiB and 1 MiB, a window of
+ *   write <bytes> <GB/s>          fi_write, 64 KiB and 1 MiB, WRITE_WINDOW
  *                                 writes in flight into one registered target
- * Bandwidth is the median of 3 rounds (1e9 bytes/s). The server echoes pings
+ * Bandwidth is the best of 3 rounds of about 1 GB (1e9 bytes/s). The server echoes pings
  * and polls its CQ (the provider's progress is manual) until the client
  * says it is done. Exits 0, or 1 with the reason on stderr.
  */
@@ -37,6 +37,7 @@
 #define PINGS 20000u
 #define PING_WARMUP 1000u
 #define ROUNDS 3
+#define WRITE_WINDOW 256u
 #define WAIT_SECONDS 30.0
 #define DONE_MAGIC UINT64_MAX
 
@@ -386,18 +387,23 @@ static int write_round(struct fab *f, const struct target_info *t, size_t len, u
 	return 0;
 }
 
+/* The best of ROUNDS rounds: on a shared machine a round only ever loses. */
 static int write_bw(struct fab *f, const struct target_info *t, size_t len, double *gbps)
 {
-	/* About 1 GB per round; a window of about 4 MiB in flight. */
-	unsigned int iters = (unsigned int)((1u << 30) / len), window = (unsigned int)((4u << 20) / len);
-	double rounds[ROUNDS];
+	/* About 1 GB per round. The window is what keeps tcp;ofi_rxm busiest
+	 * here (tried 1 to 1000 in flight: 256 is at or near the best for
+	 * both sizes; ib_write_bw keeps 128 in flight). */
+	unsigned int iters = (unsigned int)((1u << 30) / len);
 
-	if (window < 2)
-		window = 2;
-	for (int r = 0; r < ROUNDS; r++)
-		if (write_round(f, t, len, iters, window, &rounds[r]))
+	*gbps = 0;
+	for (int r = 0; r < ROUNDS; r++) {
+		double round;
+
+		if (write_round(f, t, len, iters, WRITE_WINDOW, &round))
 			return -1;
-	*gbps = median(rounds, ROUNDS);
+		if (round > *gbps)
+			*gbps = round;
+	}
 	return 0;
 }
 
