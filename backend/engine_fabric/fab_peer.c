@@ -136,6 +136,28 @@ void fab_peer_failed(struct apird_fabric *f, struct fab_peer *p, int err)
 	p->generation++;
 	p->failure_logged = false;
 	p->malformed_logged = false;
+	p->greeted = false;
+}
+
+/* Providers connect on the first send, step through their handshake only
+ * now and then, and set up their message buffers on first use (rxm: some
+ * 17 MB, milliseconds): a hello when the first QP connects to a peer gets
+ * all that done while the application sets up, not on its first request. */
+void fab_peer_greet(struct apird_fabric *f, struct fab_peer *p)
+{
+	struct apir_fab_hello *h;
+	struct fab_tx *tx;
+
+	if (p->greeted)
+		return;
+	tx = fab_tx_get(f);
+	if (!tx)
+		return;
+	h = (struct apir_fab_hello *)tx->buf;
+	memset(h, 0, sizeof(*h));
+	fab_hdr_init(&h->hdr, APIR_FAB_HELLO, sizeof(*h), &f->gid, 0, 0, 0);
+	p->greeted = true;
+	fab_tx_send(f, tx, p, sizeof(*h));
 }
 
 void fab_peer_malformed(struct apird_fabric *f, struct fab_peer *p, const char *why)

@@ -77,6 +77,7 @@ int apird_fabric_qp_connect(struct apird *d, struct apird_qp *qp, const struct i
 		}
 	}
 	fq->peer = p;
+	fab_peer_greet(f, p);
 	qp->remote.active = true;
 	qp->remote.gid = av->grh.dgid;
 	qp->remote.qpn = dest_qpn;

@@ -10,7 +10,9 @@
  *
  * An RNR NAK rewinds the window to the NAKed WQE, which is sent again
  * after the responder's min_rnr_timer (engine_sw's RNR accounting); the
- * responder drops the requests that followed it until then.
+ * responder drops the requests that followed it until then. A peer QP
+ * that is not there (yet) is retried the same way until the transport
+ * timeout.
  */
 #include "apir/log.h"
 #include "fabric.h"
@@ -24,15 +26,6 @@ static bool opcode_carries_data(uint32_t opcode)
 static bool opcode_is_atomic(uint32_t opcode)
 {
 	return opcode == IBV_WR_ATOMIC_CMP_AND_SWP || opcode == IBV_WR_ATOMIC_FETCH_AND_ADD;
-}
-
-uint64_t fab_ack_timeout_ns(const struct apird_qp *qp)
-{
-	/* The IBA's local ACK timeout: 4.096 us x 2^timeout; 0 means infinite,
-	 * which a peer that may vanish cannot honour. */
-	uint64_t once = qp->attr.timeout ? 4096ull << qp->attr.timeout : FAB_ACK_TIMEOUT_DEFAULT_NS;
-
-	return once * (qp->attr.retry_cnt + 1u);
 }
 
 static uint32_t head_seq(const struct fab_qp *fq)
@@ -144,7 +137,7 @@ static bool issue_one(struct apird_fabric *f, struct fab_qp *fq)
 	slot_fill(slot_of(fq, fq->next_seq), &op,
 		  ((struct apir_fab_req *)tx->buf)->flags & APIR_FAB_REQ_EAGER);
 	if (!fq->sent)
-		fq->ack_deadline_ns = f->d->now_ns + fab_ack_timeout_ns(qp);
+		fq->ack_deadline_ns = f->d->now_ns + sw_transport_timeout_ns(qp);
 	fq->sent++;
 	fq->next_seq = fab_seq_add(fq->next_seq, 1);
 	if (fq->resend)
@@ -154,14 +147,12 @@ static bool issue_one(struct apird_fabric *f, struct fab_qp *fq)
 	return true;
 }
 
-/* SQD lets WQEs in flight finish: only those an RNR NAK rewound go again. */
+/* SQD lets WQEs in flight finish: only those a NAK rewound go again. */
 static bool may_issue(const struct fab_qp *fq, int64_t pending)
 {
 	const struct apird_qp *qp = fq->qp;
 
-	if (fq->sent >= FAB_WINDOW || fq->sent >= pending)
-		return false;
-	if (qp->rnr.waiting && !fq->rnr_resent)
+	if (fq->sent >= FAB_WINDOW || fq->sent >= pending || fq->resend_at_ns)
 		return false;
 	return qp->state == IBV_QPS_RTS || (qp->state == IBV_QPS_SQD && fq->resend);
 }
@@ -180,8 +171,8 @@ unsigned int apird_fabric_sq_run(struct apird *d, struct apird_qp *qp)
 		sw_qp_to_error(d, qp);
 		return 0;
 	}
-	if (qp->rnr.waiting && !fq->rnr_resent && d->now_ns >= qp->rnr.retry_at_ns)
-		fq->rnr_resent = true;
+	if (fq->resend_at_ns && d->now_ns >= fq->resend_at_ns)
+		fq->resend_at_ns = 0;
 	while (qp->remote.engine == fq && may_issue(fq, pending) && issue_one(f, fq)) {
 		n++;
 		pending = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
@@ -193,7 +184,7 @@ bool apird_fabric_in_flight(const struct apird_qp *qp)
 {
 	const struct fab_qp *fq = qp->remote.engine;
 
-	return fq && (fq->sent || fq->resend || qp->rnr.waiting);
+	return fq && (fq->sent || fq->resend || fq->resend_at_ns || qp->rnr.waiting);
 }
 
 bool apird_fabric_sq_has_work(const struct apird *d, const struct apird_qp *qp)
@@ -203,8 +194,8 @@ bool apird_fabric_sq_has_work(const struct apird *d, const struct apird_qp *qp)
 
 	if (!fq || pending < 0)
 		return pending < 0;
-	if (qp->rnr.waiting && !fq->rnr_resent)
-		return d->now_ns >= qp->rnr.retry_at_ns;
+	if (fq->resend_at_ns)
+		return d->now_ns >= fq->resend_at_ns;
 	return may_issue(fq, pending);
 }
 
@@ -233,15 +224,27 @@ static void complete_head(struct apird_fabric *f, struct fab_qp *fq, enum ibv_wc
 	}
 	fab_pins_release(f, &s->pins);
 	fq->sent--;
-	fq->ack_deadline_ns = fq->sent ? f->d->now_ns + fab_ack_timeout_ns(qp) : 0;
+	fq->ack_deadline_ns = fq->sent ? f->d->now_ns + sw_transport_timeout_ns(qp) : 0;
 	if (status == IBV_WC_SUCCESS) {
 		qp->rnr.waiting = false;
-		fq->rnr_resent = false;
+		qp->rnr.peer_missing = false;
 	}
 	/* Last: a failure moves the QP to ERR, which abandons the window. */
 	sw_sq_retire(f->d, qp, &op);
 	if (qp->state == IBV_QPS_SQD && !apird_fabric_in_flight(qp))
 		sw_sq_drained(qp);
+}
+
+/* The responder took nothing from the head on: everything in flight goes
+ * again, from the head, at resend_at_ns. */
+static void rewind_window(struct apird_fabric *f, struct fab_qp *fq, uint64_t resend_at_ns)
+{
+	release_window(f, fq);
+	fq->resend = fq->sent;
+	fq->next_seq = head_seq(fq);
+	fq->sent = 0;
+	fq->ack_deadline_ns = 0;
+	fq->resend_at_ns = resend_at_ns;
 }
 
 static void rnr_nak(struct apird_fabric *f, struct fab_qp *fq, uint8_t rnr_timer)
@@ -253,12 +256,20 @@ static void rnr_nak(struct apird_fabric *f, struct fab_qp *fq, uint8_t rnr_timer
 		complete_head(f, fq, IBV_WC_RNR_RETRY_EXC_ERR, 0);
 		return;
 	}
-	release_window(f, fq);
-	fq->resend = fq->sent;
-	fq->next_seq = head_seq(fq);
-	fq->sent = 0;
-	fq->ack_deadline_ns = 0;
-	fq->rnr_resent = false;
+	rewind_window(f, fq, qp->rnr.retry_at_ns);
+}
+
+/* Nobody answers for the peer QP there: it may not have reached RTR yet,
+ * which a real transport cannot tell from lost packets either. The window
+ * goes again every FAB_NO_QP_RETRY_NS until the transport timeout
+ * (engine_sw's accounting), then the head fails with RETRY_EXC_ERR. */
+static void peer_qp_missing(struct apird_fabric *f, struct fab_qp *fq)
+{
+	if (!sw_peer_wait(f->d, fq->qp)) {
+		complete_head(f, fq, IBV_WC_RETRY_EXC_ERR, 0);
+		return;
+	}
+	rewind_window(f, fq, f->d->now_ns + FAB_NO_QP_RETRY_NS);
 }
 
 void fab_ack_arrived(struct apird_fabric *f, const struct fab_msg *m, struct fab_peer *p)
@@ -276,6 +287,8 @@ void fab_ack_arrived(struct apird_fabric *f, const struct fab_msg *m, struct fab
 	}
 	if (m->ack->status == APIR_FAB_RNR)
 		rnr_nak(f, fq, (uint8_t)m->ack->rnr_timer);
+	else if (m->ack->status == APIR_FAB_NO_QP)
+		peer_qp_missing(f, fq);
 	else
 		complete_head(f, fq, fab_status_to_wc(m->ack->status), m->ack->atomic_orig);
 }
@@ -292,7 +305,7 @@ void fab_requester_abandon(struct apird_fabric *f, struct fab_qp *fq)
 	fq->sent = 0;
 	fq->resend = 0;
 	fq->ack_deadline_ns = 0;
-	fq->rnr_resent = false;
+	fq->resend_at_ns = 0;
 }
 
 unsigned int fab_requester_timeouts(struct apird_fabric *f)

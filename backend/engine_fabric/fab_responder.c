@@ -186,7 +186,7 @@ static void start_rma(struct apird_fabric *f, struct fab_qp *fq, struct fab_exec
 	e->rma = true;
 	e->push = push;
 	e->left = e->rx->msg.req->length;
-	e->rma_timeout_ns = fab_ack_timeout_ns(fq->qp);
+	e->rma_timeout_ns = sw_transport_timeout_ns(fq->qp);
 	e->rma_deadline_ns = f->d->now_ns + e->rma_timeout_ns;
 	e->mem_i = e->mem_off = e->seg_i = e->seg_off = 0;
 	fab_pins_take(&e->pins, &e->mem);
@@ -450,9 +450,10 @@ bool fab_req_arrived(struct apird_fabric *f, struct fab_rx *rx, const struct fab
 		return false;
 	}
 	if (m->hdr->seq != fq->expected_seq) {
-		/* After an RNR NAK the requests that followed are dropped on
-		 * purpose; otherwise the peer broke the protocol. */
-		if (!fq->rnr_nakked)
+		/* Requests that followed one this responder NAKed (RNR, or its QP
+		 * not there yet) are dropped on purpose: they come again. Others
+		 * mean the peer broke the protocol. */
+		if (!fq->rnr_nakked && ((m->hdr->seq - fq->expected_seq) & FAB_SEQ_MASK) >= FAB_WINDOW)
 			fab_peer_malformed(f, p, "request out of sequence");
 		return false;
 	}

@@ -135,6 +135,19 @@ static int parse_ud(const uint8_t *buf, size_t len, struct fab_msg *m, const cha
 	return 0;
 }
 
+static int parse_hello(const uint8_t *buf, size_t len, const char **why)
+{
+	const struct apir_fab_hello *h = (const void *)buf;
+	static const uint8_t zero[sizeof(h->reserved)];
+
+	if (len != sizeof(*h))
+		REJECT("hello of the wrong size");
+	if (h->hdr.seq || h->hdr.src_qpn || h->hdr.dst_qpn ||
+	    memcmp(h->reserved, zero, sizeof(zero)))
+		REJECT("hello with QPNs, a sequence number or reserved bytes set");
+	return 0;
+}
+
 int fab_msg_parse(const void *buf, size_t len, struct fab_msg *m, const char **why)
 {
 	const struct apir_fab_hdr *h = buf;
@@ -164,6 +177,8 @@ int fab_msg_parse(const void *buf, size_t len, struct fab_msg *m, const char **w
 		if (h->seq)
 			REJECT("datagram with a sequence number");
 		return parse_ud(buf, len, m, why);
+	case APIR_FAB_HELLO:
+		return parse_hello(buf, len, why);
 	default:
 		REJECT("unknown message type");
 	}

@@ -93,6 +93,8 @@ static ssize_t tx_try(struct apird_fabric *f, struct fab_tx *tx)
 
 static void backlog_push(struct apird_fabric *f, struct fab_tx *tx)
 {
+	if (!f->backlog)
+		f->backlog_since_ns = sw_now_ns();
 	tx->next = NULL;
 	if (f->backlog_tail)
 		f->backlog_tail->next = tx;
@@ -258,8 +260,9 @@ static void rx_dispatch(struct apird_fabric *f, struct fab_rx *rx)
 		return;
 	}
 	memcpy(gid.raw, m.hdr->src_gid, sizeof(gid.raw));
-	if (m.hdr->type == APIR_FAB_UD) {
-		fab_ud_arrived(f, &m);
+	if (m.hdr->type == APIR_FAB_UD || m.hdr->type == APIR_FAB_HELLO) {
+		if (m.hdr->type == APIR_FAB_UD)
+			fab_ud_arrived(f, &m);
 		fab_rx_release(f, rx);
 		return;
 	}

@@ -37,9 +37,11 @@
 #define FAB_BUF_SIZE 4608u             /* >= APIR_FAB_MSG_MAX, multiple of 64 */
 #define FAB_PEERS_MAX 1024u
 #define FAB_CQ_BATCH 32
-#define FAB_ACK_TIMEOUT_DEFAULT_NS 1000000000ull  /* a QP's timeout attribute 0 */
+#define FAB_NO_QP_RETRY_NS 1000000ull            /* resend to a peer QP not there (yet) */
 #define FAB_NO_WAIT_FD_POLL_NS 1000000ull         /* sleep bound without a wait fd */
 #define FAB_IDLE_POLL_NS 20000ull                 /* CQ look interval with nothing in flight */
+#define FAB_CONNECT_SPIN_NS 50000000ull           /* no sleep while a connection forms, this long */
+#define FAB_WARM_UP_NS 1000000000ull              /* start-up message to itself, at most this long */
 
 _Static_assert(FAB_BUF_SIZE >= APIR_FAB_MSG_MAX, "a buffer holds the largest message");
 
@@ -68,6 +70,7 @@ struct fab_peer {
 	uint32_t generation;             /* bumped when forgotten: errors of older operations are stale */
 	bool malformed_logged;           /* a malformed message from it was logged */
 	bool failure_logged;
+	bool greeted;                    /* a hello went (since it was last forgotten) */
 };
 
 /* ---- buffers ---------------------------------------------------------------- */
@@ -186,8 +189,8 @@ struct fab_qp {
 	/* requester */
 	uint32_t next_seq;               /* of the next request */
 	uint32_t sent;                   /* in flight: WQEs sq_cons .. sq_cons + sent - 1 */
-	uint32_t resend;                 /* rewound by an RNR NAK: may be sent again in SQD */
-	bool rnr_resent;                 /* the RNR-NAKed WQE went again (qp->rnr.waiting until ACKed) */
+	uint32_t resend;                 /* rewound by a NAK: may be sent again in SQD */
+	uint64_t resend_at_ns;           /* a rewound window goes again then (0: not waiting) */
 	uint64_t ack_deadline_ns;        /* no ACK by then: RETRY_EXC_ERR (0: none) */
 	struct fab_slot slot[FAB_WINDOW];
 	/* responder */
@@ -236,6 +239,7 @@ struct apird_fabric {
 	struct fab_tx *tx_free;
 	uint32_t tx_free_count;
 	struct fab_tx *backlog, *backlog_tail;  /* waiting for the provider (-FI_EAGAIN) */
+	uint64_t backlog_since_ns;       /* when the backlog last started filling */
 	struct fab_rma rma[FAB_RMA_OPS];
 	struct fab_rma *rma_free;
 	bool cq_error_logged;
@@ -272,6 +276,8 @@ void fab_peer_failed(struct apird_fabric *f, struct fab_peer *p, int err);
 /* A malformed message arrived from p (or an unknown sender): logged once. */
 void fab_peer_malformed(struct apird_fabric *f, struct fab_peer *p, const char *why);
 void fab_peers_free(struct apird_fabric *f);
+/* Sends p a hello unless one went already: the connection forms early. */
+void fab_peer_greet(struct apird_fabric *f, struct fab_peer *p);
 /* The peer whose AV address is a (FI_SOURCE), or NULL. */
 struct fab_peer *fab_peer_by_addr(struct apird_fabric *f, fi_addr_t a);
 /* The peer with this GID if it is known, without inserting it. */
@@ -336,7 +342,6 @@ void fab_requester_fail(struct apird_fabric *f, struct fab_qp *fq, enum ibv_wc_s
 void fab_requester_abandon(struct apird_fabric *f, struct fab_qp *fq);
 /* Fails QPs whose ACK is overdue. Returns how many failed. */
 unsigned int fab_requester_timeouts(struct apird_fabric *f);
-uint64_t fab_ack_timeout_ns(const struct apird_qp *qp);
 
 /* fab_responder.c */
 /* A request arrived in rx; returns true if the responder keeps rx. */

@@ -95,29 +95,32 @@ static inline struct apir_cqe fab_poll1(struct apird_cq *cq)
 	return fx_poll1(cq);
 }
 
-/* Connects a (on one apird) and b (on the other) as modify_qp(RTR, RTS)
- * would: address vectors naming each other's GID, PSNs, timeouts. */
-static inline void fab_connect(struct apird_qp *a, struct apird_qp *b)
+/* What modify_qp(RTR) does for qp on one apird, towards peer on the
+ * other: an address vector naming the peer's GID, PSNs (qp sends from
+ * psn, peer expects it), timeouts. */
+static inline void fab_connect_side(struct apird_qp *qp, struct apird_qp *peer, uint32_t psn)
 {
-	struct apird_qp *qp[2] = { a, b };
+	struct ibv_ah_attr *av = &qp->attr.ah_attr;
 	char err[160];
 
-	for (int i = 0; i < 2; i++) {
-		struct apird_qp *peer = qp[1 - i];
-		struct ibv_ah_attr *av = &qp[i]->attr.ah_attr;
+	memset(av, 0, sizeof(*av));
+	av->is_global = 1;
+	av->port_num = 1;
+	av->grh.dgid = *apird_local_gid(peer->session->d);
+	qp->attr.dest_qp_num = peer->qp_num;
+	qp->attr.sq_psn = psn;
+	peer->attr.rq_psn = psn;
+	qp->attr.timeout = 14;
+	qp->attr.retry_cnt = 7;
+	CU_ASSERT_FATAL(apird_fabric_qp_connect(qp->session->d, qp, av, peer->qp_num, err,
+						sizeof(err)) == 0);
+}
 
-		memset(av, 0, sizeof(*av));
-		av->is_global = 1;
-		av->port_num = 1;
-		av->grh.dgid = *apird_local_gid(peer->session->d);
-		qp[i]->attr.dest_qp_num = peer->qp_num;
-		qp[i]->attr.sq_psn = 0x100 * (i + 1);
-		peer->attr.rq_psn = 0x100 * (i + 1);
-		qp[i]->attr.timeout = 14;
-		qp[i]->attr.retry_cnt = 7;
-		CU_ASSERT_FATAL(apird_fabric_qp_connect(qp[i]->session->d, qp[i], av, peer->qp_num,
-							err, sizeof(err)) == 0);
-	}
+/* Connects a (on one apird) and b (on the other) and brings both to RTS. */
+static inline void fab_connect(struct apird_qp *a, struct apird_qp *b)
+{
+	fab_connect_side(a, b, 0x100);
+	fab_connect_side(b, a, 0x200);
 	fx_to_rts(a);
 	fx_to_rts(b);
 }

@@ -363,20 +363,60 @@ static void test_remote_access_errors(void)
 }
 
 /* The peer QP is not connected back (its destination is another QP):
- * nobody here answers for it, RETRY_EXC_ERR without waiting the timeout. */
+ * nobody there answers for it; as on a real transport the requester tries
+ * until its timeout, then RETRY_EXC_ERR, and the peer is not touched. */
 static void test_peer_qp_not_connected(void)
+{
+	struct apir_send_wqe w;
+	struct pair p;
+	uint64_t start;
+
+	fab_setup();
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	p.a->attr.timeout = 12;                          /* 16.8 ms, once */
+	p.a->attr.retry_cnt = 0;
+	p.b->remote.qpn ^= 1;
+	w = write_wqe(&p, 1, 0, 64);
+	start = sw_now_ns();
+	fx_post_send(p.a, &w);
+	CU_ASSERT_EQUAL(fab_poll1(p.cq_a).status, IBV_WC_RETRY_EXC_ERR);
+	CU_ASSERT(sw_now_ns() - start >= 16 * 1000 * 1000);
+	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_RTS);
+	CU_ASSERT_EQUAL(p.dst->base[0], 0);
+	fab_teardown();
+}
+
+/* The requester sends before the responder QP reached RTR (the two sides
+ * of an application get there at their own pace): its requests go again
+ * until the responder is there. */
+static void test_peer_reaches_rtr_late(void)
 {
 	struct apir_send_wqe w;
 	struct pair p;
 
 	fab_setup();
-	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
-	p.b->remote.qpn ^= 1;
-	w = write_wqe(&p, 1, 0, 64);
-	fx_post_send(p.a, &w);
-	CU_ASSERT_EQUAL(fab_poll1(p.cq_a).status, IBV_WC_RETRY_EXC_ERR);
-	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_RTS);
+	p.pd_a = fx_pd(0);
+	p.pd_b = fx_pd(FAB_GUEST_B);
+	p.cq_a = fx_cq(0, 64);
+	p.cq_b = fx_cq(FAB_GUEST_B, 64);
+	p.a = fx_qp(p.pd_a, IBV_QPT_RC, p.cq_a, p.cq_a, NULL);
+	p.b = fx_qp(p.pd_b, IBV_QPT_RC, p.cq_b, p.cq_b, NULL);
+	p.src = fx_mr(p.pd_a, 4096, FX_ALL_ACCESS, 0x3c);
+	p.dst = fx_mr(p.pd_b, 4096, FX_ALL_ACCESS, 0);
+	fab_connect_side(p.a, p.b, 0x100);
+	fab_connect_side(p.b, p.a, 0x200);
+	fx_to_rts(p.a);
+	fx_state(p.b, IBV_QPS_INIT);
+	for (uint32_t i = 0; i < 3; i++) {
+		w = write_wqe(&p, i, i * 1000u, 1000);
+		fx_post_send(p.a, &w);
+	}
+	fab_pump_for(30 * 1000 * 1000);
 	CU_ASSERT_EQUAL(p.dst->base[0], 0);
+	fx_state(p.b, IBV_QPS_RTR);
+	for (uint32_t i = 0; i < 3; i++)
+		expect_ok(p.cq_a, i, IBV_WC_RDMA_WRITE);
+	CU_ASSERT_EQUAL(p.dst->base[2999], 0x3c);
 	fab_teardown();
 }
 
@@ -690,6 +730,7 @@ static CU_TestInfo tests[] = {
 	{ "rnr retries exhausted", test_rnr_retries_exhausted },
 	{ "remote access errors", test_remote_access_errors },
 	{ "peer qp not connected", test_peer_qp_not_connected },
+	{ "peer reaches rtr late", test_peer_reaches_rtr_late },
 	{ "ack timeout", test_ack_timeout },
 	{ "peer apird gone", test_peer_apird_gone },
 	{ "requester gone during a pull", test_requester_gone_during_pull },

@@ -213,6 +213,28 @@ static void test_datagrams(void)
 	CU_ASSERT_EQUAL(parse(sizeof(*u) + APIR_FAB_UD_MTU + 1, &m), -EBADMSG);
 }
 
+static void test_hello(void)
+{
+	struct apir_fab_hello *h = (struct apir_fab_hello *)buf;
+	struct fab_msg m;
+
+	memset(buf, 0, sizeof(buf));
+	fab_hdr_init(&h->hdr, APIR_FAB_HELLO, sizeof(*h), &gid, 0, 0, 0);
+	CU_ASSERT_EQUAL(parse(sizeof(*h), &m), 0);
+	CU_ASSERT_PTR_EQUAL(m.hdr, &h->hdr);
+	h->hdr.dst_qpn = 5;
+	CU_ASSERT_EQUAL(parse(sizeof(*h), &m), -EBADMSG);
+	h->hdr.dst_qpn = 0;
+	h->hdr.seq = 1;
+	CU_ASSERT_EQUAL(parse(sizeof(*h), &m), -EBADMSG);
+	h->hdr.seq = 0;
+	h->reserved[47] = 1;
+	CU_ASSERT_EQUAL(parse(sizeof(*h), &m), -EBADMSG);
+	h->reserved[47] = 0;
+	h->hdr.length = sizeof(h->hdr);
+	CU_ASSERT_EQUAL(parse(sizeof(h->hdr), &m), -EBADMSG);
+}
+
 /* Random bytes must never pass as a message or crash the parser. */
 static void test_garbage(void)
 {
@@ -251,6 +273,7 @@ static CU_TestInfo tests[] = {
 	{ "hostile requests", test_hostile_requests },
 	{ "acks", test_acks },
 	{ "datagrams", test_datagrams },
+	{ "hello", test_hello },
 	{ "garbage", test_garbage },
 	{ "status mapping", test_status_mapping },
 	CU_TEST_INFO_NULL,

@@ -33,6 +33,7 @@ enum apir_fab_type {
 	APIR_FAB_REQ = 1,                 /* RC/UC request (struct apir_fab_req) */
 	APIR_FAB_ACK = 2,                 /* its answer (struct apir_fab_ack) */
 	APIR_FAB_UD = 3,                  /* UD datagram (struct apir_fab_ud) */
+	APIR_FAB_HELLO = 4,               /* sent when a QP connects (struct apir_fab_hello) */
 };
 
 /* Every message starts with this header. */
@@ -125,6 +126,16 @@ struct apir_fab_ud {
 	uint8_t reserved;                 /* 0 */
 };
 
+/* Sent to a peer apird when a QP connects to one of its QPs, and ignored
+ * by the receiver: the fabric connection then forms, and the provider sets
+ * up what its messages need, while the application still sets up, not on
+ * its first request. As long as a request (providers may send small
+ * messages another way); QPNs and seq 0, reserved bytes 0. */
+struct apir_fab_hello {
+	struct apir_fab_hdr hdr;
+	uint8_t reserved[48];
+};
+
 /* The largest message: a request with every segment, or an eager one. */
 #define APIR_FAB_MSG_MAX (sizeof(struct apir_fab_req) + APIR_FAB_MAX_SEGS * sizeof(struct apir_fab_seg) \
 			  + APIR_FAB_EAGER_MAX)
@@ -139,6 +150,7 @@ _Static_assert(offsetof(struct apir_fab_req, num_segs) == 86, "fabric request se
 _Static_assert(sizeof(struct apir_fab_seg) == 24, "fabric segment size");
 _Static_assert(sizeof(struct apir_fab_ack) == 56, "fabric ack size");
 _Static_assert(sizeof(struct apir_fab_ud) == 64, "fabric datagram size");
+_Static_assert(sizeof(struct apir_fab_hello) == sizeof(struct apir_fab_req), "fabric hello size");
 _Static_assert(APIR_FAB_MSG_MAX == 4544, "largest fabric message");
 
 #endif /* APIR_FABRIC_WIRE_H */
