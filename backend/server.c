@@ -281,7 +281,6 @@ int apird_server_run(struct apird *d)
 	struct apird_control *ctl = d->ctl;
 	uint64_t spin_ns = (uint64_t)ctl->cfg.spin_us * 1000u;
 	uint64_t idle_since, last_control;
-
 	int rc = watch_fabric(d);
 
 	if (rc)
