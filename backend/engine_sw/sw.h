@@ -241,9 +241,6 @@ unsigned int sw_flush_rq(struct apird *d, struct apird_qp *qp);
 
 /* sw_rnr.c */
 uint64_t sw_rnr_timer_ns(uint8_t min_rnr_timer);
-/* The responder (QP responder_qpn, whose min_rnr_timer applies) had no
- * receive WQE. Returns true while the WQE should wait and be retried,
- * false when the retries are exhausted. */
 /* An RC request found no connected responder: as a real transport retries
  * unanswered packets, the WQE stays at the head (re-executed every sweep, so
  * a peer that reaches RTR late is still reached) until the QP's local ACK
@@ -252,6 +249,9 @@ bool sw_peer_wait(struct apird *d, struct apird_qp *qp);
 /* Local ACK timeout x (retry_cnt + 1) of a QP (timeout 0, "infinite",
  * becomes one second: a vanished peer must not hang the requester). */
 uint64_t sw_transport_timeout_ns(const struct apird_qp *qp);
+/* The responder (QP responder_qpn, whose min_rnr_timer applies) had no
+ * receive WQE. Returns true while the WQE should wait and be retried,
+ * false when the retries are exhausted. */
 bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, uint8_t min_rnr_timer,
 		  uint32_t responder_qpn);
 
