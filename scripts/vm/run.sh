@@ -68,6 +68,12 @@ vm_qemu_argv() {
 	VM_ARGV+=(-device "virtio-serial-pci,id=apirser")
 	VM_ARGV+=(-chardev "socket,id=apir0,path=$(vm_opt "$VM_APIRD_SOCKET"),reconnect=1")
 	VM_ARGV+=(-device "virtserialport,bus=apirser.0,chardev=apir0,name=org.apir.0")
+	local port i=1
+	for port in "${VM_PORTS[@]}"; do
+		VM_ARGV+=(-chardev "socket,id=port$i,path=$(vm_opt "${port#*=}"),reconnect=1")
+		VM_ARGV+=(-device "virtserialport,bus=apirser.0,chardev=port$i,name=${port%%=*}")
+		i=$((i + 1))
+	done
 	if ((${#VM_HOSTFWD[@]} + ${#VM_GUESTFWD[@]})); then
 		local netdev=user,id=net0,restrict=on fwd
 		for fwd in "${VM_HOSTFWD[@]}"; do

@@ -78,3 +78,17 @@ wait_console() {
 		sleep 0.05
 	done
 }
+
+# host_server NAME GUEST_PORT TOOL ARGS...: spawns "TOOL ARGS -p PORT" on
+# the host's apird (unix transport) on a free PORT, waits until it listens,
+# and appends "--guestfwd GUEST_PORT:PORT" to VM_FWD, so that a guest
+# client reaches it at 10.0.2.100:GUEST_PORT. Sets SPAWNED_PID.
+VM_FWD=()
+host_server() {
+	local name=$1 gport=$2
+	shift 2
+	pick_port
+	spawn_apir "$name" apir "$@" -p "$PORT"
+	wait_listening "$PORT" "$SPAWNED_PID" || fail "the host $name server did not listen on $PORT"
+	VM_FWD+=(--guestfwd "$gport:$PORT")
+}

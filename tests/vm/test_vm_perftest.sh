@@ -20,20 +20,17 @@ declare -A args=(
 )
 runs=(bw64k bw1m lat)
 declare -A host_pid
-guest_cmd="" fwd=() guest_port=18516
+guest_cmd="" guest_port=18516
 for run in "${runs[@]}"; do
-	pick_port
 	# shellcheck disable=SC2086 # args[] are word lists
-	spawn_apir "$run" apir ${args[$run]} -p "$PORT"
+	host_server "$run" "$guest_port" ${args[$run]}
 	host_pid[$run]=$SPAWNED_PID
-	wait_listening "$PORT" "$SPAWNED_PID" || fail "the host $run server did not listen on $PORT"
-	fwd+=(--guestfwd "$guest_port:$PORT")
 	guest_cmd+="${args[$run]} -p $guest_port 10.0.2.100; echo \"$run status \$?\"
 "
 	guest_port=$((guest_port + 1))
 done
 
-spawn_vm perftest "$vm_sock" "$guest_cmd" --mem 512M "${fwd[@]}"
+spawn_vm perftest "$vm_sock" "$guest_cmd" --mem 512M "${VM_FWD[@]}"
 wait_for "$VM_PID" "$((VM_TIMEOUT + 10))" || fail "apir-vm run exited with $? (guest command status, or 124/125)"
 for run in "${runs[@]}"; do
 	wait_for "${host_pid[$run]}" 15 || fail "the host $run side exited with $?: $(tail -n 5 "$(out "$run")")"
