@@ -30,6 +30,7 @@ void apird_config_defaults(struct apird_config *cfg)
 	cfg->log_level = APIR_LOG_INFO;
 	cfg->gid_ipv4.s_addr = htonl(INADDR_LOOPBACK);
 	cfg->spin_us = apird_default_spin_us(sysconf(_SC_NPROCESSORS_ONLN));
+	cfg->sched_priority = APIRD_SCHED_PRIORITY_AUTO;
 	snprintf(cfg->device_name, sizeof(cfg->device_name), "apir0");
 	cfg->fabric_port = APIR_FAB_DEFAULT_PORT;
 	snprintf(cfg->fabric_provider, sizeof(cfg->fabric_provider), "%s",
@@ -71,18 +72,42 @@ static int set_gid_ipv4(struct apird_config *cfg, const char *v, char *err, size
 	return 0;
 }
 
-static int set_spin_us(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+/* A decimal integer in 0..max, nothing else. */
+static bool parse_uint(const char *v, unsigned long max, unsigned long *n)
 {
 	char *end;
-	unsigned long n;
 
 	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (!isdigit((unsigned char)*v) || *end || errno || n > APIRD_SPIN_US_MAX) {
+	*n = strtoul(v, &end, 10);
+	return isdigit((unsigned char)*v) && !*end && !errno && *n <= max;
+}
+
+static int set_spin_us(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	unsigned long n;
+
+	if (!parse_uint(v, APIRD_SPIN_US_MAX, &n)) {
 		snprintf(err, err_len, "spin_us: '%s' is not an integer in 0..%u", v, APIRD_SPIN_US_MAX);
 		return -EINVAL;
 	}
 	cfg->spin_us = (uint32_t)n;
+	return 0;
+}
+
+static int set_sched_priority(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	unsigned long n;
+
+	if (strcmp(v, "auto") == 0) {
+		cfg->sched_priority = APIRD_SCHED_PRIORITY_AUTO;
+		return 0;
+	}
+	if (!parse_uint(v, APIRD_SCHED_PRIORITY_MAX, &n)) {
+		snprintf(err, err_len, "sched_priority: '%s' is not auto or an integer in 0..%u", v,
+			 APIRD_SCHED_PRIORITY_MAX);
+		return -EINVAL;
+	}
+	cfg->sched_priority = (int)n;
 	return 0;
 }
 
@@ -213,27 +238,44 @@ static int parse_size(const char *v, uint64_t *size)
 	return 0;
 }
 
+/* A "KEY=PATH" field into dst, if its key is key and PATH fits. */
+static bool path_field(const char *field, size_t klen, const char *key, char *dst, size_t cap)
+{
+	const char *v = field + klen + 1;
+
+	if (klen != strlen(key) || strncmp(field, key, klen) || !field[klen] || !*v ||
+	    strlen(v) >= cap)
+		return false;
+	snprintf(dst, cap, "%s", v);
+	return true;
+}
+
 /* One "key=value" field of a vm line. */
 static int set_vm_field(struct apird_vm_config *vm, const char *field, char *err, size_t err_len)
 {
 	const char *eq = strchr(field, '=');
-	const char *v = eq ? eq + 1 : "";
 	size_t klen = eq ? (size_t)(eq - field) : strlen(field);
 
-	if (klen == 6 && !strncmp(field, "socket", 6) && *v && strlen(v) < sizeof(vm->socket_path)) {
-		snprintf(vm->socket_path, sizeof(vm->socket_path), "%s", v);
+	if (path_field(field, klen, "socket", vm->socket_path, sizeof(vm->socket_path)) ||
+	    path_field(field, klen, "ram", vm->ram_path, sizeof(vm->ram_path)) ||
+	    path_field(field, klen, "qmp", vm->qmp_path, sizeof(vm->qmp_path)))
 		return 0;
-	}
-	if (klen == 3 && !strncmp(field, "ram", 3) && *v && strlen(v) < sizeof(vm->ram_path)) {
-		snprintf(vm->ram_path, sizeof(vm->ram_path), "%s", v);
-		return 0;
-	}
-	if (klen == 4 && !strncmp(field, "size", 4) && !parse_size(v, &vm->ram_size) &&
+	if (klen == 4 && !strncmp(field, "size", 4) && eq && !parse_size(eq + 1, &vm->ram_size) &&
 	    vm->ram_size && !(vm->ram_size & 4095))
 		return 0;
-	snprintf(err, err_len, "vm: '%s' is not socket=PATH, ram=FILE or size=BYTES (a multiple "
-		 "of 4096, K/M/G/T suffixes)", field);
+	snprintf(err, err_len, "vm: '%s' is not socket=PATH, ram=FILE, size=BYTES (a multiple "
+		 "of 4096, K/M/G/T suffixes) or qmp=PATH", field);
 	return -EINVAL;
+}
+
+/* Two sockets of the VMs (port or monitor) at one path would take each
+ * other's connections. */
+static bool socket_taken(const struct apird_vm_config *a, const struct apird_vm_config *b)
+{
+	return !strcmp(a->socket_path, b->socket_path) ||
+	       (b->qmp_path[0] && !strcmp(a->socket_path, b->qmp_path)) ||
+	       (a->qmp_path[0] && (!strcmp(a->qmp_path, b->socket_path) ||
+				   !strcmp(a->qmp_path, b->qmp_path)));
 }
 
 static int check_vm_name(const struct apird_config *cfg, const struct apird_vm_config *vm,
@@ -249,21 +291,24 @@ static int check_vm_name(const struct apird_config *cfg, const struct apird_vm_c
 			 APIRD_VM_NAME_MAX - 1);
 		return -EINVAL;
 	}
+	if (vm->qmp_path[0] && !strcmp(vm->qmp_path, vm->socket_path)) {
+		snprintf(err, err_len, "vm %s: qmp and socket must be two paths", vm->name);
+		return -EINVAL;
+	}
 	for (unsigned int i = 0; i < cfg->num_vms; i++)
-		if (!strcmp(cfg->vms[i].name, vm->name) ||
-		    !strcmp(cfg->vms[i].socket_path, vm->socket_path)) {
-			snprintf(err, err_len, "vm %s: its name or socket is already used by vm %s",
+		if (!strcmp(cfg->vms[i].name, vm->name) || socket_taken(&cfg->vms[i], vm)) {
+			snprintf(err, err_len, "vm %s: its name or a socket is already used by vm %s",
 				 vm->name, cfg->vms[i].name);
 			return -EINVAL;
 		}
 	return 0;
 }
 
-/* "vm = NAME,socket=PATH,ram=FILE,size=BYTES", once per VM. */
+/* "vm = NAME,socket=PATH,ram=FILE,size=BYTES[,qmp=PATH]", once per VM. */
 static int set_vm(struct apird_config *cfg, const char *v, char *err, size_t err_len)
 {
 	struct apird_vm_config vm = { .ram_size = 0 };
-	char copy[APIRD_SOCKET_PATH_MAX + APIRD_VM_RAM_PATH_MAX + 128];
+	char copy[2 * APIRD_SOCKET_PATH_MAX + APIRD_VM_RAM_PATH_MAX + 128];
 	char *field, *save = NULL;
 	int rc = 0;
 
@@ -307,6 +352,7 @@ static const struct {
 	{ "log_level", set_log_level },
 	{ "gid_ipv4", set_gid_ipv4 },
 	{ "spin_us", set_spin_us },
+	{ "sched_priority", set_sched_priority },
 	{ "device_name", set_device_name },
 	{ "fabric_addr", set_fabric_addr },
 	{ "fabric_provider", set_fabric_provider },

@@ -20,6 +20,8 @@
 #define APIRD_VMS_MAX 32            /* "vm = ..." lines */
 #define APIRD_VM_NAME_MAX 32
 #define APIRD_VM_RAM_PATH_MAX 256
+#define APIRD_SCHED_PRIORITY_AUTO (-1)
+#define APIRD_SCHED_PRIORITY_MAX 99  /* sched_get_priority_max(SCHED_FIFO) on Linux */
 
 /* A peer apird listening on another port than the default one. */
 struct apird_peer_port {
@@ -28,12 +30,15 @@ struct apird_peer_port {
 };
 
 /* A QEMU guest apird serves through the virtio-serial transport: QEMU
- * connects to socket_path; its RAM is ram_size bytes in ram_path. */
+ * connects to socket_path; its RAM is ram_size bytes in ram_path. With
+ * qmp_path, QEMU's monitor connects there too, which tells apird when the
+ * guest process closes the port ("" = no monitor). */
 struct apird_vm_config {
 	char name[APIRD_VM_NAME_MAX];
 	char socket_path[APIRD_SOCKET_PATH_MAX];
 	char ram_path[APIRD_VM_RAM_PATH_MAX];
 	uint64_t ram_size;
+	char qmp_path[APIRD_SOCKET_PATH_MAX];
 };
 
 struct apird_config {
@@ -41,6 +46,9 @@ struct apird_config {
 	enum apir_log_level log_level;
 	struct in_addr gid_ipv4;     /* the port GID is ::ffff:<gid_ipv4> */
 	uint32_t spin_us;            /* busy-poll budget before sleeping */
+	/* SCHED_FIFO priority of apird's loop: 0 normal scheduling, 1..99,
+	 * or APIRD_SCHED_PRIORITY_AUTO (sched_policy.c decides). */
+	int sched_priority;
 	char device_name[APIRD_DEVICE_NAME_MAX];
 	/* The fabric engine is on once fabric_addr is set; its IP is then
 	 * also the port GID's address (gid_ipv4 is ignored). */

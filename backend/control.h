@@ -60,6 +60,12 @@ void apird_daemon_fini(struct apird *d);
 int apird_watch_add(struct apird *d, int fd, uint32_t events, struct apird_watch *w);
 void apird_watch_del(struct apird *d, int fd);
 
+/* ---- sched_policy.c ------------------------------------------------------------ */
+
+/* Applies cfg.sched_priority to the calling thread (apird's loop). Returns
+ * 0, or -errno when an explicit priority was refused; "auto" never fails. */
+int apird_sched_apply(const struct apird_config *cfg);
+
 /* ---- server.c: listening socket, signals, the loop --------------------------- */
 
 /* Binds cfg.socket_path (creating its directory, replacing a stale socket

@@ -19,6 +19,7 @@ static const struct option long_options[] = {
 	{ "fabric-addr", required_argument, NULL, 'f' },
 	{ "fabric-provider", required_argument, NULL, 'p' },
 	{ "vm", required_argument, NULL, 'v' },
+	{ "sched-priority", required_argument, NULL, 'P' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -30,12 +31,13 @@ static void usage(FILE *out)
 		"usage: apird [--socket PATH] [--config FILE] [--log-level LEVEL]\n"
 		"             [--fabric-addr IP[:PORT]] [--fabric-provider NAME]\n"
 		"             [--vm NAME,socket=PATH,ram=FILE,size=BYTES]...\n"
+		"             [--sched-priority auto|N]\n"
 		"\n"
 		"  -s, --socket PATH      control socket (default %s)\n"
 		"  -c, --config FILE      settings file: 'key = value' lines with keys\n"
-		"                         socket, log_level, gid_ipv4, spin_us, device_name,\n"
-		"                         fabric_addr, fabric_provider, peer (IP:PORT, repeatable),\n"
-		"                         vm (as --vm, repeatable)\n"
+		"                         socket, log_level, gid_ipv4, spin_us, sched_priority,\n"
+		"                         device_name, fabric_addr, fabric_provider, peer\n"
+		"                         (IP:PORT, repeatable), vm (as --vm, repeatable)\n"
 		"  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
 		"  -f, --fabric-addr IP[:PORT]\n"
 		"                         reach QPs of other apirds through libfabric, listening\n"
@@ -47,6 +49,10 @@ static void usage(FILE *out)
 		"                         serve a QEMU guest over virtio-serial: QEMU connects to\n"
 		"                         PATH; its RAM is the SIZE-byte file FILE (K/M/G suffixes).\n"
 		"                         Repeatable.\n"
+		"  -P, --sched-priority auto|N\n"
+		"                         SCHED_FIFO priority 1..99 of apird's loop, 0 for normal\n"
+		"                         scheduling; auto (default): priority 1 when apird sleeps\n"
+		"                         as soon as it is idle (spin_us 0) and may use SCHED_FIFO\n"
 		"  -h, --help             this text\n"
 		"  -V, --version          print the version\n"
 		"\n"
@@ -62,7 +68,7 @@ static int parse_args(int argc, char **argv, struct apird_config *cfg)
 	int opt;
 
 	apird_config_defaults(cfg);
-	while ((opt = getopt_long(argc, argv, "s:c:l:f:p:v:hV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:l:f:p:v:P:hV", long_options, NULL)) != -1) {
 		if (opt == 'c' && apird_config_load(cfg, optarg, err, sizeof(err))) {
 			fprintf(stderr, "apird: %s\n", err);
 			return 2;
@@ -85,10 +91,10 @@ static int parse_args(int argc, char **argv, struct apird_config *cfg)
 		return 2;
 	}
 	optind = 0;   /* GNU: rescan from the start */
-	while ((opt = getopt_long(argc, argv, "s:c:l:f:p:v:hV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:l:f:p:v:P:hV", long_options, NULL)) != -1) {
 		const char *key = opt == 's' ? "socket" : opt == 'l' ? "log_level" :
 				  opt == 'f' ? "fabric_addr" : opt == 'p' ? "fabric_provider" :
-				  opt == 'v' ? "vm" : NULL;
+				  opt == 'v' ? "vm" : opt == 'P' ? "sched_priority" : NULL;
 
 		if (key && apird_config_set(cfg, key, optarg, err, sizeof(err))) {
 			fprintf(stderr, "apird: %s\n", err);
@@ -110,6 +116,11 @@ int main(int argc, char **argv)
 	rc = apird_daemon_init(&d, &cfg);
 	if (rc) {
 		apir_err("start-up: %s", strerror(-rc));
+		return 1;
+	}
+	rc = apird_sched_apply(&cfg);
+	if (rc) {
+		apird_daemon_fini(&d);
 		return 1;
 	}
 	rc = apird_server_catch_signals(&d);

@@ -32,6 +32,17 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(apird_default_spin_us(3), APIRD_SPIN_US_DEFAULT);
 	CU_ASSERT_EQUAL(apird_default_spin_us(64), APIRD_SPIN_US_DEFAULT);
 	CU_ASSERT_STRING_EQUAL(cfg.device_name, "apir0");
+	CU_ASSERT_EQUAL(cfg.sched_priority, APIRD_SCHED_PRIORITY_AUTO);
+}
+
+static void test_sched_priority(void)
+{
+	CU_ASSERT_EQUAL(parse("sched_priority = 0\n"), 0);
+	CU_ASSERT_EQUAL(cfg.sched_priority, 0);
+	CU_ASSERT_EQUAL(parse("sched_priority = 99\n"), 0);
+	CU_ASSERT_EQUAL(cfg.sched_priority, 99);
+	CU_ASSERT_EQUAL(parse("sched_priority = 7\nsched_priority = auto\n"), 0);
+	CU_ASSERT_EQUAL(cfg.sched_priority, APIRD_SCHED_PRIORITY_AUTO);
 }
 
 static void test_all_keys(void)
@@ -71,6 +82,8 @@ static void test_bad_values(void)
 	const char *bad[] = {
 		"spin_us = -1",        "spin_us = 12abc",      "spin_us = 1000001",
 		"spin_us =",           "spin_us = 99999999999999999999",
+		"sched_priority = 100", "sched_priority = -1", "sched_priority = fifo",
+		"sched_priority =",
 		"log_level = loud",    "gid_ipv4 = 300.1.1.1", "gid_ipv4 = ::1",
 		"device_name = a b",   "device_name = ../x",   "device_name =",
 		"socket =",
@@ -114,6 +127,7 @@ static void test_set_and_load(void)
 
 static CU_TestInfo config_tests[] = {
 	{ "defaults", test_defaults },
+	{ "sched_priority", test_sched_priority },
 	{ "all keys", test_all_keys },
 	{ "empty and comments", test_empty_and_comments },
 	{ "errors name the line", test_errors_name_the_line },
