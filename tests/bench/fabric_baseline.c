@@ -9,8 +9,12 @@
  *
  * The client measures, and prints one line each:
  *   pingpong 8 <median round trip us> <median one-way us>   fi_send/fi_recv of 8 B
- *   write <bytes> <GB/s>          fi_write, 64 KiB and 1 MiB, WRITE_WINDOW
- *                                 writes in flight into one registered target
+ *   write <bytes> <GB/s>          fi_write, 64 KiB, 128 KiB (apird's RMA piece)
+ *                                 and 1 MiB, WRITE_WINDOW writes in flight into
+ *                                 one registered target
+ *   pingpong_sleep 8 <rtt us> <one-way us>   the ping-pong again with both
+ *                                 ends sleeping in fi_cq_sread between messages,
+ *                                 as a process without a core to spin on must
  * Bandwidth is the best of 3 rounds of about 1 GB (1e9 bytes/s). The server echoes pings
  * and polls its CQ (the provider's progress is manual) until the client
  * says it is done. Exits 0, or 1 with the reason on stderr.
@@ -40,6 +44,8 @@
 #define WRITE_WINDOW 256u
 #define WAIT_SECONDS 30.0
 #define DONE_MAGIC UINT64_MAX
+#define SLEEP_MAGIC (UINT64_MAX - 1)   /* from now on, sleep on the CQ */
+#define SREAD_TIMEOUT_MS 100
 
 struct fab {
 	struct fi_info *info;
@@ -56,6 +62,7 @@ struct fab {
 	struct fid_mr *ctl_mr;       /* ctl (FI_MR_LOCAL providers) */
 	uint64_t sends_done, recvs_done, writes_done;
 	size_t last_recv_len;
+	bool sleep;                  /* wait for completions in fi_cq_sread */
 };
 
 /* What the server tells the client about its target buffer. */
@@ -103,7 +110,8 @@ static int get_info(struct fab *f, const char *prov, const char *node, const cha
 
 static int open_endpoint(struct fab *f)
 {
-	struct fi_cq_attr cq_attr = { .format = FI_CQ_FORMAT_MSG, .size = 1024 };
+	struct fi_cq_attr cq_attr = { .format = FI_CQ_FORMAT_MSG, .size = 1024,
+				      .wait_obj = FI_WAIT_UNSPEC };
 	struct fi_av_attr av_attr = { .type = FI_AV_TABLE };
 	int rc;
 
@@ -166,7 +174,8 @@ static void fab_close(struct fab *f)
 static int progress(struct fab *f)
 {
 	struct fi_cq_msg_entry e[16];
-	ssize_t n = fi_cq_read(f->cq, e, 16);
+	ssize_t n = f->sleep ? fi_cq_sread(f->cq, e, 16, NULL, SREAD_TIMEOUT_MS) :
+			       fi_cq_read(f->cq, e, 16);
 
 	if (n == -FI_EAGAIN)
 		return 0;
@@ -272,6 +281,8 @@ static int serve_pings(struct fab *f)
 		memcpy(&v, f->ctl_rx, sizeof(v));
 		if (v == DONE_MAGIC)
 			return 0;
+		if (v == SLEEP_MAGIC)
+			f->sleep = true;
 		memcpy(f->ctl_tx, &v, sizeof(v));
 		if (post_send(f, f->ctl_tx, PING_LEN, f->ctl_mr))
 			return -1;
@@ -300,6 +311,15 @@ static int run_server(struct fab *f)
 
 /* ---- the client ------------------------------------------------------------------------ */
 
+/* Sends len bytes of ctl_tx and waits for the answer in ctl_rx. */
+static int request_reply(struct fab *f, size_t len, const char *what)
+{
+	uint64_t want = f->recvs_done + 1;
+
+	return post_recv(f, f->ctl_rx, CTL_LEN, f->ctl_mr) || send_wait(f, f->ctl_tx, len, f->ctl_mr) ||
+	       wait_count(f, &f->recvs_done, want, what) ? -1 : 0;
+}
+
 static int hello(struct fab *f, struct target_info *t)
 {
 	size_t len = CTL_LEN;
@@ -310,9 +330,7 @@ static int hello(struct fab *f, struct target_info *t)
 	rc = fi_getname(&f->ep->fid, f->ctl_tx, &len);
 	if (rc)
 		return fab_fail("fi_getname", rc);
-	if (post_recv(f, f->ctl_rx, CTL_LEN, f->ctl_mr) ||
-	    send_wait(f, f->ctl_tx, len, f->ctl_mr) ||
-	    wait_count(f, &f->recvs_done, 1, "the server's reply"))
+	if (request_reply(f, len, "the server's reply"))
 		return -1;
 	memcpy(t, f->ctl_rx, sizeof(*t));
 	return 0;
@@ -409,8 +427,8 @@ static int write_bw(struct fab *f, const struct target_info *t, size_t len, doub
 
 static int run_client(struct fab *f)
 {
-	static const size_t sizes[] = { 65536, 1u << 20 };
-	const uint64_t done = DONE_MAGIC;
+	static const size_t sizes[] = { 65536, 1u << 17, 1u << 20 };
+	const uint64_t done = DONE_MAGIC, sleep = SLEEP_MAGIC;
 	struct target_info t;
 	double rtt, gbps;
 
@@ -422,6 +440,13 @@ static int run_client(struct fab *f)
 			return -1;
 		printf("write %zu %.2f\n", sizes[i], gbps);
 	}
+	memcpy(f->ctl_tx, &sleep, sizeof(sleep));
+	if (request_reply(f, sizeof(sleep), "the server's echo of sleep"))
+		return -1;
+	f->sleep = true;
+	if (pingpong(f, &rtt))
+		return -1;
+	printf("pingpong_sleep %u %.2f %.2f\n", PING_LEN, rtt, rtt / 2);
 	memcpy(f->ctl_tx, &done, sizeof(done));
 	return send_wait(f, f->ctl_tx, sizeof(done), f->ctl_mr);
 }

@@ -30,7 +30,8 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---- libfabric alone -------------------------------------------------------------------
 
 # raw_baseline NAME: fabric_baseline server on A, client on B; sets
-# RAW[NAME.rtt], RAW[NAME.oneway], RAW[NAME.64k], RAW[NAME.1m].
+# RAW[NAME.rtt], RAW[NAME.oneway], RAW[NAME.64k], RAW[NAME.128k], RAW[NAME.1m],
+# RAW[NAME.sleep_rtt], RAW[NAME.sleep_oneway].
 declare -A RAW
 raw_baseline() {
 	local spid rc=0 f
@@ -43,10 +44,13 @@ raw_baseline() {
 	((rc == 0)) || fail "fabric_baseline client exited $rc: $(cat "$f")"
 	wait_for "$spid" 15 || fail "fabric_baseline server failed: $(cat "$(out "$1.server")")"
 	read -r _ _ "RAW[$1.rtt]" "RAW[$1.oneway]" < <(grep '^pingpong ' "$f")
+	read -r _ _ "RAW[$1.sleep_rtt]" "RAW[$1.sleep_oneway]" < <(grep '^pingpong_sleep ' "$f")
 	read -r _ _ "RAW[$1.64k]" < <(grep '^write 65536 ' "$f")
+	read -r _ _ "RAW[$1.128k]" < <(grep '^write 131072 ' "$f")
 	read -r _ _ "RAW[$1.1m]" < <(grep '^write 1048576 ' "$f")
-	[[ -n ${RAW[$1.rtt]:-} && -n ${RAW[$1.oneway]:-} && -n ${RAW[$1.64k]:-} && -n ${RAW[$1.1m]:-} ]] ||
-		fail "could not read fabric_baseline results: $(cat "$f")"
+	for k in rtt oneway sleep_rtt sleep_oneway 64k 128k 1m; do
+		[[ -n ${RAW[$1.$k]:-} ]] || fail "could not read fabric_baseline's $k: $(cat "$f")"
+	done
 }
 
 # The baseline runs before and after apir (no apird running either time);
@@ -83,7 +87,9 @@ best() { awk -v a="$1" -v b="$2" -v op="$3" 'BEGIN { print (op == "max") == (a +
 raw_rtt=$(best "${RAW[raw.before.rtt]}" "${RAW[raw.after.rtt]}" min)
 raw_oneway=$(best "${RAW[raw.before.oneway]}" "${RAW[raw.after.oneway]}" min)
 raw_64k=$(best "${RAW[raw.before.64k]}" "${RAW[raw.after.64k]}" max)
+raw_128k=$(best "${RAW[raw.before.128k]}" "${RAW[raw.after.128k]}" max)
 raw_1m=$(best "${RAW[raw.before.1m]}" "${RAW[raw.after.1m]}" max)
+raw_sleep_oneway=$(best "${RAW[raw.before.sleep_oneway]}" "${RAW[raw.after.sleep_oneway]}" min)
 
 # ---- report -------------------------------------------------------------------------------------
 
@@ -101,7 +107,10 @@ say "$(printf '  %-36s %12s %12s %12s' '' before after reference)"
 say "$(printf '  %-36s %12s %12s %12s' 'fi_send 8 B round trip, us (median)' "${RAW[raw.before.rtt]}" "${RAW[raw.after.rtt]}" "$raw_rtt")"
 say "$(printf '  %-36s %12s %12s %12s' '  one way, us' "${RAW[raw.before.oneway]}" "${RAW[raw.after.oneway]}" "$raw_oneway")"
 say "$(printf '  %-36s %12s %12s %12s' 'fi_write 64 KiB, GB/s' "${RAW[raw.before.64k]}" "${RAW[raw.after.64k]}" "$raw_64k")"
+say "$(printf '  %-36s %12s %12s %12s' 'fi_write 128 KiB, GB/s' "${RAW[raw.before.128k]}" "${RAW[raw.after.128k]}" "$raw_128k")"
 say "$(printf '  %-36s %12s %12s %12s' 'fi_write 1 MiB, GB/s' "${RAW[raw.before.1m]}" "${RAW[raw.after.1m]}" "$raw_1m")"
+say "$(printf '  %-36s %12s %12s %12s' 'fi_send 8 B one way, both sleeping, us' "${RAW[raw.before.sleep_oneway]}" "${RAW[raw.after.sleep_oneway]}" "$raw_sleep_oneway")"
+say "    (sleeping: fi_cq_sread between messages, as an apird with no core to spin on)"
 say ""
 say "apir, perftest server on host A, client on host B (one apird per host)"
 say "$(printf '  %-36s %12s %12s' '' post_send wr_api/mlx5)"
@@ -109,10 +118,15 @@ say "$(printf '  %-36s %12s %12s' 'ib_write_bw 64 KiB, GB/s' "${BW64K[apir]}" "$
 say "$(printf '  %-36s %12s %12s' '  / raw fi_write 64 KiB' "$(ratio "${BW64K[apir]}" "$raw_64k")" \
 	"$(ratio "${BW64K[mlx5]}" "$raw_64k")")"
 say "$(printf '  %-36s %12s %12s' 'ib_write_bw 1 MiB, GB/s' "${BW1M[apir]}" "${BW1M[mlx5]}")"
+say "$(printf '  %-36s %12s %12s' '  / raw fi_write 128 KiB' "$(ratio "${BW1M[apir]}" "$raw_128k")" \
+	"$(ratio "${BW1M[mlx5]}" "$raw_128k")")"
+say "    (apird moves a 1 MiB WRITE as 128 KiB RMA pieces: the like-for-like raw figure)"
 say "$(printf '  %-36s %12s %12s' 'ib_write_lat 2 B t_typical, us' "${LAT[apir]}" "${LAT[mlx5]}")"
 say "$(printf '  %-36s %12s %12s' 'ib_write_lat 2 B p99, us' "${LAT99[apir]}" "${LAT99[mlx5]}")"
 say "$(printf '  %-36s %12s %12s' '  - raw one-way 8 B, us' "$(extra "${LAT[apir]}" "$raw_oneway")" \
 	"$(extra "${LAT[mlx5]}" "$raw_oneway")")"
+say "$(printf '  %-36s %12s %12s' '  - raw one-way 8 B sleeping, us' "$(extra "${LAT[apir]}" "$raw_sleep_oneway")" \
+	"$(extra "${LAT[mlx5]}" "$raw_sleep_oneway")")"
 say ""
 # row LABEL OP TARGET POST_SEND_VALUE WR_VALUE: one target, both paths.
 row() {
