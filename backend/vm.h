@@ -52,6 +52,26 @@ struct apird_vm_conn {
 	size_t num_rings, rings_cap;
 };
 
+/* The device id QEMU's VSERPORT_CHANGE events name apir's port by (the
+ * launcher gives the virtserialport id= this, as its name). */
+#define APIRD_VM_PORT_ID "org.apir.0"
+#define APIRD_QMP_LINE_MAX 4096
+
+/* QEMU's monitor (QMP) for one VM, on its own socket: QEMU connects, like
+ * the port's chardev. It is how apird learns that the guest process
+ * holding the port closed it (or died), which the port's socket never
+ * says. */
+struct apird_vm_qmp {
+	int listen_fd;               /* -1: the VM has no qmp= socket */
+	struct stat sock_st;
+	struct apird_watch listen_watch;
+	int fd;                      /* the monitor connection, or -1 */
+	struct apird_watch watch;
+	char line[APIRD_QMP_LINE_MAX];
+	size_t len;
+	bool skipping;               /* an overlong line: dropped up to its end */
+};
+
 struct apird_vm {
 	struct apird_vm_config cfg;
 	struct apird *d;
@@ -59,6 +79,7 @@ struct apird_vm {
 	struct stat sock_st;         /* the socket file we created, to unlink only it */
 	struct apird_watch listen_watch;
 	struct apird_vm_conn *conn;  /* QEMU's connection, or NULL */
+	struct apird_vm_qmp qmp;
 	bool ram_error_logged;
 	struct apird_vm *next;
 };
@@ -90,6 +111,21 @@ void apird_vm_send_event(struct apird_vm_conn *conn, const Apir__Event *ev);
 /* The session of conn was closed: forget it and its rings, unmap its
  * session page without touching it (the guest process is gone). */
 void apird_vm_session_closed(struct apird_session *s);
+/* The guest process that held the port closed it (QMP said so): its
+ * session ends now, with everything it owns, and what was queued for it
+ * is dropped. */
+void apird_vm_port_closed(struct apird_vm *vm);
+
+/* ---- vm_qmp.c: QEMU's monitor, for port open/close events ------------------- */
+
+/* Listens on vm->cfg.qmp_path (if set). Returns 0 or -errno (logged). */
+int apird_vm_qmp_listen(struct apird_vm *vm);
+/* Handles every QMP message that has arrived. Called before a Hello is
+ * served: QEMU writes a port's close event before the guest's next open()
+ * returns, so every close that precedes that Hello is applied first and a
+ * late one never ends the new session. */
+void apird_vm_qmp_poll(struct apird_vm *vm);
+void apird_vm_qmp_close(struct apird_vm *vm);
 
 /* ---- vm_memory.c: guest pages behind session pages, rings and regions ------- */
 

@@ -281,6 +281,9 @@ static void serve_request(struct apird_vm_conn *conn, Apir__Request *req, uint8_
 		apir__request__free_unpacked(req, NULL);
 		return;
 	case APIR__REQUEST__BODY_HELLO:
+		/* A close of the previous process that QMP reports late must
+		 * not end this one's session. */
+		apird_vm_qmp_poll(conn->vm);
 		if (!start_session(conn)) {
 			reply_error(conn, req->id, ENOMEM, "out of memory");
 			apir__request__free_unpacked(req, NULL);
@@ -427,6 +430,16 @@ static void conn_ready(struct apird *d, struct apird_watch *w, uint32_t events)
 	(void)d;
 	(void)events;
 	apird_vm_serve(container_of(w, struct apird_vm_conn, watch));
+}
+
+void apird_vm_port_closed(struct apird_vm *vm)
+{
+	struct apird_vm_conn *conn = vm->conn;
+
+	if (!conn || !conn->session)
+		return;
+	apird_session_close(conn->session, "the guest process closed the port, QEMU's monitor says");
+	drop_unsent(conn);
 }
 
 void apird_vm_session_closed(struct apird_session *s)

@@ -26,6 +26,8 @@ struct apird_vm *apird_vm_add(struct apird *d, const struct apird_vm_config *cfg
 	vm->cfg = *cfg;
 	vm->d = d;
 	vm->listen_fd = -1;
+	vm->qmp.listen_fd = -1;
+	vm->qmp.fd = -1;
 	vm->next = d->ctl->vms;
 	d->ctl->vms = vm;
 	return vm;
@@ -68,6 +70,8 @@ static int vm_listen(struct apird_vm *vm)
 	vm->listen_fd = fd;
 	vm->listen_watch.ready = vm_listen_ready;
 	rc = apird_watch_add(vm->d, fd, EPOLLIN, &vm->listen_watch);
+	if (!rc)
+		rc = apird_vm_qmp_listen(vm);
 	if (rc)
 		return rc;
 	apir_info("vm %s: listening on %s (RAM %s, %llu bytes)", vm->cfg.name, vm->cfg.socket_path,
@@ -97,6 +101,7 @@ void apird_vms_close(struct apird *d)
 		d->ctl->vms = vm->next;
 		if (vm->conn)
 			apird_vm_disconnect(vm->conn, "apird is shutting down");
+		apird_vm_qmp_close(vm);
 		if (vm->listen_fd >= 0) {
 			apird_watch_del(d, vm->listen_fd);
 			close(vm->listen_fd);

@@ -67,7 +67,12 @@ vm_qemu_argv() {
 	VM_ARGV+=(-serial chardev:console -mon chardev=console)
 	VM_ARGV+=(-device "virtio-serial-pci,id=apirser")
 	VM_ARGV+=(-chardev "socket,id=apir0,path=$(vm_opt "$VM_APIRD_SOCKET"),reconnect=1")
-	VM_ARGV+=(-device "virtserialport,bus=apirser.0,chardev=apir0,name=org.apir.0")
+	# The id names the port in QMP's VSERPORT_CHANGE events.
+	VM_ARGV+=(-device "virtserialport,bus=apirser.0,chardev=apir0,name=org.apir.0,id=org.apir.0")
+	if [[ -n $VM_APIRD_QMP ]]; then
+		VM_ARGV+=(-chardev "socket,id=apirqmp,path=$(vm_opt "$VM_APIRD_QMP"),reconnect=1")
+		VM_ARGV+=(-mon "chardev=apirqmp,mode=control")
+	fi
 	local port i=1
 	for port in "${VM_PORTS[@]}"; do
 		VM_ARGV+=(-chardev "socket,id=port$i,path=$(vm_opt "${port#*=}"),reconnect=1")

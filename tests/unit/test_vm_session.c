@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "apir.pb-c.h"
@@ -704,6 +706,94 @@ static void test_two_vms(void)
 	close(ram2);
 }
 
+/* QEMU's monitor: the test connects to apird's QMP socket as QEMU would. */
+static int qmp_attach(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char line[64] = "";
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(g->vm->cfg.qmp_path, sizeof(g->vm->cfg.qmp_path), "/tmp/apir-test-qmp-%d.sock",
+		 (int)getpid());
+	CU_ASSERT_FATAL(apird_vm_qmp_listen(g->vm) == 0);
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", g->vm->cfg.qmp_path);
+	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	g->vm->qmp.listen_watch.ready(&d, &g->vm->qmp.listen_watch, EPOLLIN);
+	CU_ASSERT_FATAL(g->vm->qmp.fd >= 0);
+	/* apird opens the session: nothing is sent before qmp_capabilities. */
+	CU_ASSERT(read(fd, line, sizeof(line) - 1) > 0);
+	CU_ASSERT_STRING_EQUAL(line, "{\"execute\": \"qmp_capabilities\"}\r\n");
+	return fd;
+}
+
+static void qmp_say(int fd, const char *text)
+{
+	CU_ASSERT_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+}
+
+#define PORT_CLOSED "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": " \
+	"\"VSERPORT_CHANGE\", \"data\": {\"open\": false, \"id\": \"org.apir.0\"}}\r\n"
+
+/* The guest process closes the port (or dies): QMP says so, and its
+ * session ends at once, not at the next Hello. A close reported after the
+ * next process's Hello arrived must not end that one's session. */
+static void test_qmp_port_closed(void)
+{
+	struct extents cq = { .n = 0 }, mr = { .n = 0 };
+	char junk[APIRD_QMP_LINE_MAX + 100];
+	Apir__Response *r;
+	uint32_t lkey;
+	int qmp;
+
+	up();
+	qmp = qmp_attach();
+	qmp_say(qmp, "{\"QMP\": {\"version\": {}, \"capabilities\": [\"oob\"]}}\r\n{\"return\": {}}\r\n");
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	ext_add(&cq, 0x20000, 2 * PAGE);
+	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
+	ext_add(&mr, 0x40000, PAGE);
+	r = reg_mr(alloc_pd(), 0x1000, PAGE, 0, &mr);
+	lkey = r->reg_mr->lkey;
+	status(r);
+	/* Other ports, opening, garbage, an overlong line: nothing ends. */
+	qmp_say(qmp, "{\"event\": \"VSERPORT_CHANGE\", \"data\": {\"open\": false, \"id\": \"other\"}}\r\n");
+	qmp_say(qmp, "{\"event\": \"VSERPORT_CHANGE\", \"data\": {\"open\": true, \"id\": \"org.apir.0\"}}\n");
+	qmp_say(qmp, "not json\r\n");
+	memset(junk, 'x', sizeof(junk));
+	junk[sizeof(junk) - 1] = '\0';
+	qmp_say(qmp, junk);
+	qmp_say(qmp, PORT_CLOSED + 1);   /* the tail of the overlong line */
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_EQUAL(live_sessions(), 1);
+	CU_ASSERT_PTR_NOT_NULL(apird_mr_lookup(&d, lkey));
+
+	/* Closed, but QMP is read only after the next process's Hello. */
+	qmp_say(qmp, PORT_CLOSED);
+	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_EQUAL_FATAL(live_sessions(), 1);
+	CU_ASSERT_PTR_NULL(apird_mr_lookup(&d, lkey));
+	CU_ASSERT(alloc_pd() != 0);
+
+	/* Closed for good: everything goes, the port stays. */
+	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
+	qmp_say(qmp, PORT_CLOSED);
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_EQUAL(live_sessions(), 0);
+	CU_ASSERT_PTR_NOT_NULL(g->vm->conn);
+	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
+	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
+
+	/* QEMU's monitor goes away: the port keeps serving. */
+	close(qmp);
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_EQUAL(g->vm->qmp.fd, -1);
+	CU_ASSERT(alloc_pd() != 0);
+	snprintf(junk, sizeof(junk), "%s", g->vm->cfg.qmp_path);
+	down();
+	CU_ASSERT_EQUAL(access(junk, F_OK), -1);   /* apird removed its socket */
+}
+
 static void test_config(void)
 {
 	struct apird_config cfg;
@@ -736,6 +826,20 @@ static void test_config(void)
 	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm2,socket=/x,ram=/y,size=1G,cpu=2", err,
 					 sizeof(err)), -EINVAL);
 	CU_ASSERT_EQUAL(cfg.num_vms, 2);
+	/* QEMU's monitor: its own socket, used by no other VM. */
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm2,socket=/x,ram=/y,size=1G,qmp=/q", err,
+					 sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.vms[2].qmp_path, "/q");
+	CU_ASSERT_STRING_EQUAL(cfg.vms[0].qmp_path, "");
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm3,socket=/q,ram=/y,size=1G", err,
+					 sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm3,socket=/z,ram=/y,size=1G,qmp=/x", err,
+					 sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm3,socket=/z,ram=/y,size=1G,qmp=/z", err,
+					 sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(apird_config_set(&cfg, "vm", "vm3,socket=/z,ram=/y,size=1G,qmp=", err,
+					 sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(cfg.num_vms, 3);
 }
 
 static CU_TestInfo vm_tests[] = {
@@ -748,6 +852,7 @@ static CU_TestInfo vm_tests[] = {
 	{ "QEMU gone and back", test_disconnect },
 	{ "a guest that does not read", test_unread_port },
 	{ "two VMs, one hostile", test_two_vms },
+	{ "QMP: the guest process closed the port", test_qmp_port_closed },
 	{ "vm config lines", test_config },
 	CU_TEST_INFO_NULL,
 };
