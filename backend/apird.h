@@ -262,6 +262,9 @@ bool sw_engine_has_work(const struct apird *d);
  * which the frontend keeps running (never resets); entering SQD raises
  * IBV_EVENT_SQ_DRAINED (if en_sqd_async_notify) once nothing is in flight. */
 void sw_qp_state_changed(struct apird *d, struct apird_qp *qp, enum ibv_qp_state old_state);
+/* Sets qp's state, publishes it in ctrl->state, then sw_qp_state_changed
+ * (nothing when the state stays the same). */
+void sw_qp_set_state(struct apird *d, struct apird_qp *qp, enum ibv_qp_state state);
 /* Called before a QP is destroyed: removes it from every engine list. */
 void sw_qp_detach(struct apird *d, struct apird_qp *qp);
 /* Moves a QP to ERR on the engine's own initiative (fatal error: raises

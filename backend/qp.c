@@ -213,11 +213,7 @@ static int check_transition(struct apird_call *c, const struct apird_qp *qp,
 
 void apird_qp_set_state(struct apird *d, struct apird_qp *qp, enum ibv_qp_state state)
 {
-	enum ibv_qp_state old = qp->state;
-
-	qp->state = state;
-	atomic_store_explicit(&qp->ctrl->state, state, memory_order_release);
-	sw_qp_state_changed(d, qp, old);
+	sw_qp_set_state(d, qp, state);
 }
 
 /* An RC/UC address vector naming another apird hands the QP's traffic to

@@ -146,7 +146,6 @@ void sw_sq_retire(struct apird *d, struct apird_qp *qp, const struct sw_op *op);
  * producer index on one of the QP's rings (which: "send queue", ...). */
 void sw_ring_broken(struct apird_qp *qp, const char *which);
 bool sw_qp_receives(const struct apird_qp *qp);
-void sw_qp_set_state(struct apird *d, struct apird_qp *qp, enum ibv_qp_state state);
 /* ERR after an error that a completion reports (no async event). */
 void sw_qp_fail(struct apird *d, struct apird_qp *qp);
 /* A requester's WQE failed: RC goes to ERR, UC and UD to SQE. */
