@@ -12,24 +12,6 @@
 #include "core.h"
 #include "queues.h"
 
-static void ah_attr_to_wire(const struct ibv_ah_attr *a, Apir__AhAttr *w)
-{
-	w->is_global = a->is_global;
-	if (a->is_global) {
-		w->dgid.data = (uint8_t *)a->grh.dgid.raw;
-		w->dgid.len = sizeof(a->grh.dgid.raw);
-		w->flow_label = a->grh.flow_label;
-		w->sgid_index = a->grh.sgid_index;
-		w->hop_limit = a->grh.hop_limit;
-		w->traffic_class = a->grh.traffic_class;
-	}
-	w->dlid = a->dlid;
-	w->sl = a->sl;
-	w->src_path_bits = a->src_path_bits;
-	w->static_rate = a->static_rate;
-	w->port_num = a->port_num;
-}
-
 APIR_EXPORT struct ibv_ah *ibv_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr)
 {
 	struct apir_context *actx = to_actx(pd->context);
@@ -45,7 +27,7 @@ APIR_EXPORT struct ibv_ah *ibv_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *
 		errno = ENOMEM;
 		return NULL;
 	}
-	ah_attr_to_wire(attr, &wire);
+	apir_ah_attr_to_msg(attr, &wire);
 	body.pd = ((struct apir_pd *)pd)->handle;
 	body.attr = &wire;
 	req.body_case = APIR__REQUEST__BODY_CREATE_AH;
