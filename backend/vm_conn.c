@@ -34,19 +34,6 @@
 #define EVENT_LIMIT (1u << 20)
 #define READS_PER_TURN 16
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void conn_ready(struct apird *d, struct apird_watch *w, uint32_t events);
 
 int apird_vm_connect(struct apird_vm *vm, int fd)
@@ -109,7 +96,7 @@ static size_t frame_start(const struct apird_vm_conn *conn, size_t off)
 	size_t p = 0;
 
 	while (p < conn->out_len) {
-		size_t end = p + STREAM_HDR + get_le32(conn->out + p + 4);
+		size_t end = p + STREAM_HDR + apir_get_le32(conn->out + p + 4);
 
 		if (end > off)
 			break;
@@ -183,8 +170,8 @@ static int queue_frame(struct apird_vm_conn *conn, const void *payload, size_t l
 	rc = reserve_output(conn, STREAM_HDR + len);
 	if (rc)
 		return rc;
-	put_le32(conn->out + conn->out_len, APIR_STREAM_MAGIC);
-	put_le32(conn->out + conn->out_len + 4, (uint32_t)len);
+	apir_put_le32(conn->out + conn->out_len, APIR_STREAM_MAGIC);
+	apir_put_le32(conn->out + conn->out_len + 4, (uint32_t)len);
 	memcpy(conn->out + conn->out_len + STREAM_HDR, payload, len);
 	conn->out_len += STREAM_HDR + len;
 	flush_output(conn);
@@ -198,7 +185,7 @@ static void drop_unsent(struct apird_vm_conn *conn)
 	size_t start = frame_start(conn, conn->out_head);
 
 	if (start < conn->out_head)
-		conn->out_len = start + STREAM_HDR + get_le32(conn->out + start + 4);
+		conn->out_len = start + STREAM_HDR + apir_get_le32(conn->out + start + 4);
 	else
 		conn->out_len = conn->out_head;
 	flush_output(conn);
@@ -307,7 +294,7 @@ static size_t find_magic(const struct apird_vm_conn *conn, size_t from)
 	uint8_t magic[4];
 	const uint8_t *p = conn->in + from, *end = conn->in + conn->in_len;
 
-	put_le32(magic, APIR_STREAM_MAGIC);
+	apir_put_le32(magic, APIR_STREAM_MAGIC);
 	while (p < end && (p = memchr(p, magic[0], (size_t)(end - p)))) {
 		size_t avail = (size_t)(end - p) < 4 ? (size_t)(end - p) : 4;
 
@@ -325,7 +312,7 @@ static size_t whole_frame(const struct apird_vm_conn *conn, size_t off)
 
 	if (conn->in_len - off < STREAM_HDR)
 		return 0;
-	len = get_le32(conn->in + off + 4);
+	len = apir_get_le32(conn->in + off + 4);
 	return conn->in_len - off >= STREAM_HDR + len ? STREAM_HDR + len : 0;
 }
 
@@ -340,7 +327,7 @@ static size_t hello_behind(const struct apird_vm_conn *conn, size_t off)
 		Apir__Request *req;
 		bool hello;
 
-		if (!n || get_le32(conn->in + p + 4) > APIR_MAX_FRAME)
+		if (!n || apir_get_le32(conn->in + p + 4) > APIR_MAX_FRAME)
 			continue;
 		req = apir__request__unpack(NULL, n - STREAM_HDR, conn->in + p + STREAM_HDR);
 		hello = req && req->body_case == APIR__REQUEST__BODY_HELLO;
@@ -366,7 +353,7 @@ static void serve_input(struct apird_vm_conn *conn)
 		pos = p;
 		if (conn->in_len - pos < STREAM_HDR)
 			break;
-		if (get_le32(conn->in + pos + 4) > APIR_MAX_FRAME) {
+		if (apir_get_le32(conn->in + pos + 4) > APIR_MAX_FRAME) {
 			log_garbage(conn, "an oversized frame header");
 			pos++;
 			continue;

@@ -10,21 +10,10 @@
 #include "apir/wire.h"
 #include "stream.h"
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 void apir_stream_header(uint8_t hdr[APIR_STREAM_HDR], uint32_t len)
 {
-	put_le32(hdr, APIR_STREAM_MAGIC);
-	put_le32(hdr + 4, len);
+	apir_put_le32(hdr, APIR_STREAM_MAGIC);
+	apir_put_le32(hdr + 4, len);
 }
 
 int apir_stream_feed(struct apir_stream_rx *rx, const void *data, size_t n)
@@ -61,7 +50,7 @@ static void rx_seek_magic(struct apir_stream_rx *rx)
 	uint8_t magic[4];
 	size_t i;
 
-	put_le32(magic, APIR_STREAM_MAGIC);
+	apir_put_le32(magic, APIR_STREAM_MAGIC);
 	for (i = 0; i < rx->len; i++) {
 		size_t avail = rx->len - i < 4 ? rx->len - i : 4;
 
@@ -80,7 +69,7 @@ int apir_stream_next(struct apir_stream_rx *rx, uint8_t **payload, size_t *len)
 		rx_seek_magic(rx);
 		if (rx->len < APIR_STREAM_HDR)
 			return 0;
-		n = get_le32(rx->buf + 4);
+		n = apir_get_le32(rx->buf + 4);
 		if (n > APIR_MAX_FRAME) {
 			/* A magic inside garbage: skip it and look further. */
 			rx->skipped += 1;

@@ -7,19 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 int apir_frame_send(int sock, const void *payload, size_t len,
 		    const int *fds, unsigned int num_fds)
 {
@@ -37,7 +24,7 @@ int apir_frame_send(int sock, const void *payload, size_t len,
 
 	if (len > APIR_MAX_FRAME || num_fds > APIR_MAX_FDS)
 		return -EMSGSIZE;
-	put_le32(hdr, (uint32_t)len);
+	apir_put_le32(hdr, (uint32_t)len);
 	if (num_fds) {
 		struct cmsghdr *c;
 
@@ -165,7 +152,7 @@ int apir_frame_recv(int sock, struct apir_frame *f)
 	rc = recv_exact(sock, hdr, sizeof(hdr), f, 1);
 	if (rc)
 		goto fail;
-	len = get_le32(hdr);
+	len = apir_get_le32(hdr);
 	if (len > APIR_MAX_FRAME) {
 		rc = -EMSGSIZE;
 		goto fail;

@@ -37,6 +37,20 @@
 #define APIR_FEAT_SRQ         (1ull << 3)
 #define APIR_FEAT_ALL (APIR_FEAT_SW_ENGINE | APIR_FEAT_MEMFD_MR | APIR_FEAT_UD | APIR_FEAT_SRQ)
 
+/* The little-endian 32-bit fields of both framings. */
+static inline void apir_put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline uint32_t apir_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 struct apir_frame {
 	uint8_t *buf;            /* payload */
 	size_t len;
