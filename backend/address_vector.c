@@ -82,24 +82,3 @@ int apird_av_from_msg(struct apird_call *c, const Apir__AhAttr *m, struct ibv_ah
 	}
 	return check_reachable(c, av);
 }
-
-/* m->dgid points into av, which must outlive the packing of m. */
-void apird_av_to_msg(const struct ibv_ah_attr *av, Apir__AhAttr *m)
-{
-	apir__ah_attr__init(m);
-	m->dlid = av->dlid;
-	m->sl = av->sl;
-	m->src_path_bits = av->src_path_bits;
-	m->static_rate = av->static_rate;
-	m->is_global = av->is_global;
-	m->port_num = av->port_num;
-	if (av->is_global) {
-		/* Packing only reads through this pointer. */
-		m->dgid.data = (uint8_t *)av->grh.dgid.raw;
-		m->dgid.len = sizeof(av->grh.dgid.raw);
-		m->flow_label = av->grh.flow_label;
-		m->sgid_index = av->grh.sgid_index;
-		m->hop_limit = av->grh.hop_limit;
-		m->traffic_class = av->grh.traffic_class;
-	}
-}

@@ -147,7 +147,6 @@ void *apird_call_object(struct apird_call *c, const struct apird_table *t, uint3
 /* address_vector.c: ibv_ah_attr from the wire, checked against what this
  * apird can reach; and back for QueryQp. */
 int apird_av_from_msg(struct apird_call *c, const Apir__AhAttr *m, struct ibv_ah_attr *av);
-void apird_av_to_msg(const struct ibv_ah_attr *av, Apir__AhAttr *m);
 
 /* qp_attr.c: ibv_qp_attr from the wire, every field in attr_mask checked. */
 int apird_qp_attr_from_msg(struct apird_call *c, const struct apird_qp *qp,

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "apir/ah_attr.h"
 #include "dispatch.h"
 #include "qp_state.h"
 
@@ -193,7 +194,7 @@ void apird_qp_attr_to_msg(const struct apird_qp *qp, Apir__QpAttr *m, Apir__QpCa
 	m->cur_qp_state = qp->state;
 	apird_qp_cap_to_msg(&qp->cap, cap);
 	m->cap = cap;
-	apird_av_to_msg(&qp->attr.ah_attr, ah);
+	apir_ah_attr_to_msg(&qp->attr.ah_attr, ah);
 	m->ah_attr = ah;
 	apir__ah_attr__init(alt_ah);
 	m->alt_ah_attr = alt_ah;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "apir/ah_attr.h"
 #include "apir_verbs.h"
 
 _Static_assert(APIR_WQE_INLINE == IBV_SEND_INLINE, "inline flag travels as IBV_SEND_INLINE");
@@ -120,8 +121,7 @@ int apir_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 int apir_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 		   struct ibv_recv_wr **bad_wr);
 
-/* ibv_ah_attr <-> apir.AhAttr. to_msg points m->dgid into ah. */
-void apir_ah_attr_to_msg(const struct ibv_ah_attr *ah, Apir__AhAttr *m);
+/* apir.AhAttr -> ibv_ah_attr (the other way: apir/ah_attr.h). */
 void apir_ah_attr_from_msg(const Apir__AhAttr *m, struct ibv_ah_attr *ah);
 
 /* Send ops (IBV_QP_EX_WITH_*) a QP type accepts. */
