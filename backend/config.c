@@ -31,6 +31,7 @@ void apird_config_defaults(struct apird_config *cfg)
 	cfg->gid_ipv4.s_addr = htonl(INADDR_LOOPBACK);
 	cfg->spin_us = apird_default_spin_us(sysconf(_SC_NPROCESSORS_ONLN));
 	cfg->sched_priority = APIRD_SCHED_PRIORITY_AUTO;
+	cfg->session_ring_mib = APIRD_SESSION_RING_MIB_DEFAULT;
 	snprintf(cfg->device_name, sizeof(cfg->device_name), "apir0");
 	cfg->fabric_port = APIR_FAB_DEFAULT_PORT;
 	snprintf(cfg->fabric_provider, sizeof(cfg->fabric_provider), "%s",
@@ -100,6 +101,7 @@ static int set_sched_priority(struct apird_config *cfg, const char *v, char *err
 
 	if (strcmp(v, "auto") == 0) {
 		cfg->sched_priority = APIRD_SCHED_PRIORITY_AUTO;
+	cfg->session_ring_mib = APIRD_SESSION_RING_MIB_DEFAULT;
 		return 0;
 	}
 	if (!parse_uint(v, APIRD_SCHED_PRIORITY_MAX, &n)) {
@@ -108,6 +110,20 @@ static int set_sched_priority(struct apird_config *cfg, const char *v, char *err
 		return -EINVAL;
 	}
 	cfg->sched_priority = (int)n;
+	return 0;
+}
+
+static int set_session_ring_mib(struct apird_config *cfg, const char *v, char *err,
+				size_t err_len)
+{
+	unsigned long n;
+
+	if (!parse_uint(v, APIRD_SESSION_RING_MIB_MAX, &n) || n == 0) {
+		snprintf(err, err_len, "session_ring_mib: '%s' is not an integer in 1..%u", v,
+			 APIRD_SESSION_RING_MIB_MAX);
+		return -EINVAL;
+	}
+	cfg->session_ring_mib = (uint32_t)n;
 	return 0;
 }
 
@@ -353,6 +369,7 @@ static const struct {
 	{ "gid_ipv4", set_gid_ipv4 },
 	{ "spin_us", set_spin_us },
 	{ "sched_priority", set_sched_priority },
+	{ "session_ring_mib", set_session_ring_mib },
 	{ "device_name", set_device_name },
 	{ "fabric_addr", set_fabric_addr },
 	{ "fabric_provider", set_fabric_provider },

@@ -20,6 +20,8 @@
 #define APIRD_VMS_MAX 32            /* "vm = ..." lines */
 #define APIRD_VM_NAME_MAX 32
 #define APIRD_VM_RAM_PATH_MAX 256
+#define APIRD_SESSION_RING_MIB_DEFAULT 1024u
+#define APIRD_SESSION_RING_MIB_MAX (1u << 20)
 #define APIRD_SCHED_PRIORITY_AUTO (-1)
 #define APIRD_SCHED_PRIORITY_MAX 99  /* sched_get_priority_max(SCHED_FIFO) on Linux */
 
@@ -49,6 +51,8 @@ struct apird_config {
 	/* SCHED_FIFO priority of apird's loop: 0 normal scheduling, 1..99,
 	 * or APIRD_SCHED_PRIORITY_AUTO (sched_policy.c decides). */
 	int sched_priority;
+	/* Ring memory (QP, CQ, SRQ areas) apird allocates for one session. */
+	uint32_t session_ring_mib;
 	char device_name[APIRD_DEVICE_NAME_MAX];
 	/* The fabric engine is on once fabric_addr is set; its IP is then
 	 * also the port GID's address (gid_ipv4 is ignored). */

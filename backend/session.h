@@ -34,6 +34,7 @@ struct apird_session {
 	char transport[APIRD_TRANSPORT_NAME_MAX];  /* printable copy of Hello.transport */
 	bool admin;                  /* an operator tool's session (APIR_TRANSPORT_ADMIN) */
 	uint32_t pid;
+	uint64_t ring_bytes;         /* ring areas apird allocated for it (session_ring_mib) */
 	struct apird_vm_conn *vm;    /* virtio-serial: the VM connection carrying it (vm.h);
 				      * NULL on the unix transport (sock, fds) */
 

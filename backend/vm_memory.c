@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 
 #include "apir/log.h"
+#include "control.h"
 #include "dispatch.h"
 #include "vm.h"
 
@@ -161,6 +162,20 @@ int apird_vm_map_session_page(struct apird_call *c, const Apir__Hello *h)
 	return 0;
 }
 
+/* Rings of the unix transport are host memory that apird allocates (and
+ * writes CQEs into): without a bound one frontend could make apird take
+ * gigabytes (4096 CQs of 32768 entries: 8 GiB). A VM's rings live in its own RAM. */
+static int ring_quota_check(struct apird_call *c, const char *name, size_t len)
+{
+	uint64_t quota = (uint64_t)c->d->ctl->cfg.session_ring_mib << 20;
+
+	if (len <= quota && c->s->ring_bytes <= quota - len)
+		return 0;
+	return apird_fail(c, ENOMEM, "the %s ring (%zu bytes) exceeds this session's ring memory "
+			  "(session_ring_mib %u, %llu bytes in use)", name, len,
+			  c->d->ctl->cfg.session_ring_mib, (unsigned long long)c->s->ring_bytes);
+}
+
 int apird_ring_area_open(struct apird_call *c, const char *name, size_t len,
 			 Apir__GpaExtent *const *ring, size_t num_ring, void **area)
 {
@@ -176,9 +191,13 @@ int apird_ring_area_open(struct apird_call *c, const char *name, size_t len,
 	if (num_ring)
 		return apird_fail(c, EINVAL, "guest-physical ring extents are for the virtio-serial "
 				  "transport");
+	rc = ring_quota_check(c, name, len);
+	if (rc)
+		return rc;
 	rc = apird_area_create(name, len, &fd, area);
 	if (rc)
 		return apird_fail(c, -rc, "cannot create the %s ring", name);
+	c->s->ring_bytes += len;
 	apird_call_send_fd(c, fd, true);
 	return 0;
 }
@@ -187,6 +206,8 @@ void apird_ring_area_close(struct apird_session *s, void *area, size_t len)
 {
 	struct apird_vm_conn *conn = s->vm;
 
+	if (!conn)
+		s->ring_bytes -= len;
 	for (size_t i = 0; conn && i < conn->num_rings; i++) {
 		if (conn->rings[i].area != area)
 			continue;

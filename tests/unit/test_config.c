@@ -33,6 +33,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(apird_default_spin_us(64), APIRD_SPIN_US_DEFAULT);
 	CU_ASSERT_STRING_EQUAL(cfg.device_name, "apir0");
 	CU_ASSERT_EQUAL(cfg.sched_priority, APIRD_SCHED_PRIORITY_AUTO);
+	CU_ASSERT_EQUAL(cfg.session_ring_mib, APIRD_SESSION_RING_MIB_DEFAULT);
 }
 
 static void test_sched_priority(void)
@@ -43,6 +44,8 @@ static void test_sched_priority(void)
 	CU_ASSERT_EQUAL(cfg.sched_priority, 99);
 	CU_ASSERT_EQUAL(parse("sched_priority = 7\nsched_priority = auto\n"), 0);
 	CU_ASSERT_EQUAL(cfg.sched_priority, APIRD_SCHED_PRIORITY_AUTO);
+	CU_ASSERT_EQUAL(parse("session_ring_mib = 64\n"), 0);
+	CU_ASSERT_EQUAL(cfg.session_ring_mib, 64);
 }
 
 static void test_all_keys(void)
@@ -83,7 +86,7 @@ static void test_bad_values(void)
 		"spin_us = -1",        "spin_us = 12abc",      "spin_us = 1000001",
 		"spin_us =",           "spin_us = 99999999999999999999",
 		"sched_priority = 100", "sched_priority = -1", "sched_priority = fifo",
-		"sched_priority =",
+		"sched_priority =",    "session_ring_mib = 0", "session_ring_mib = 1048577",
 		"log_level = loud",    "gid_ipv4 = 300.1.1.1", "gid_ipv4 = ::1",
 		"device_name = a b",   "device_name = ../x",   "device_name =",
 		"socket =",

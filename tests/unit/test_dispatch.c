@@ -654,6 +654,33 @@ static void test_cq(void)
 	down();
 }
 
+/* A session's rings are bounded (session_ring_mib); another session and
+ * the same session after a destroy are not affected. */
+static void test_ring_quota(void)
+{
+	uint32_t first, other;
+	Apir__Response *r;
+
+	up();
+	d.ctl->cfg.session_ring_mib = 1;
+	hello(&A);
+	hello(&B);
+	/* 8192 CQEs: 512 KiB and a control page; two exceed 1 MiB. */
+	first = create_cq(&A, 8192);
+	r = create_cq_full(&A, 8192, 0, 0);
+	CU_ASSERT_FATAL(r != NULL);
+	CU_ASSERT_EQUAL(r->status, ENOMEM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r->error, "session_ring_mib"));
+	status(r);
+	CU_ASSERT_EQUAL(status(create_cq_full(&A, APIR_MAX_RING_ENTRIES, 0, 0)), ENOMEM);
+	other = create_cq(&B, 8192);
+	CU_ASSERT_EQUAL(destroy_cq(&A, first), 0);
+	first = create_cq(&A, 8192);
+	CU_ASSERT_EQUAL(destroy_cq(&A, first), 0);
+	CU_ASSERT_EQUAL(destroy_cq(&B, other), 0);
+	down();
+}
+
 static void test_comp_channel(void)
 {
 	Apir__CreateCompChannel b = APIR__CREATE_COMP_CHANNEL__INIT;
@@ -1267,6 +1294,7 @@ static CU_TestInfo object_tests[] = {
 	{ "reg_mr rejects", test_reg_mr_rejects },
 	{ "reg_mr maps the pages", test_reg_mr_maps_the_pages },
 	{ "cq", test_cq },
+	{ "ring quota", test_ring_quota },
 	{ "completion channel", test_comp_channel },
 	{ "create_qp rejects", test_create_qp_rejects },
 	{ "create_qp", test_create_qp },
