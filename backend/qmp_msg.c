@@ -21,6 +21,10 @@ struct cursor {
 /* Consumes the value at the cursor, whatever it is. */
 static bool skip_value(struct cursor *c);
 
+/* A member's value (or an array's element, key NULL): the handler
+ * consumes it (or skips it). */
+typedef bool (*member_fn)(struct cursor *c, const char *key, void *ctx);
+
 static void skip_ws(struct cursor *c)
 {
 	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n'))
@@ -143,9 +147,6 @@ static bool skip_number(struct cursor *c)
 	return true;
 }
 
-/* A member's value: the handler consumes it (or skips it). */
-typedef bool (*member_fn)(struct cursor *c, const char *key, void *ctx);
-
 static bool skip_member(struct cursor *c, const char *key, void *ctx)
 {
 	(void)key;
@@ -179,7 +180,8 @@ static bool read_object(struct cursor *c, member_fn fn, void *ctx)
 	return take(c, '}');
 }
 
-static bool skip_array(struct cursor *c)
+/* Walks an array, handing each element to fn (key NULL). */
+static bool read_array(struct cursor *c, member_fn fn, void *ctx)
 {
 	if (!take(c, '[') || ++c->depth > MAX_DEPTH)
 		return false;
@@ -189,7 +191,7 @@ static bool skip_array(struct cursor *c)
 	}
 	do {
 		skip_ws(c);
-		if (!skip_value(c))
+		if (!fn(c, NULL, ctx))
 			return false;
 	} while (take(c, ','));
 	c->depth--;
@@ -207,7 +209,7 @@ static bool skip_value(struct cursor *c)
 	case '{':
 		return read_object(c, skip_member, NULL);
 	case '[':
-		return skip_array(c);
+		return read_array(c, skip_member, NULL);
 	case '"':
 		return read_string(c, NULL, 0, &fits);
 	case 't':
@@ -231,31 +233,83 @@ static bool read_name(struct cursor *c, char *out, size_t cap)
 	return read_string(c, out, cap, &fits) && fits;
 }
 
+/* true/false into *out (1/0); any other value is skipped, *out kept. */
+static bool read_bool(struct cursor *c, int *out)
+{
+	if (skip_literal(c, "true")) {
+		*out = 1;
+		return true;
+	}
+	if (skip_literal(c, "false")) {
+		*out = 0;
+		return true;
+	}
+	return skip_value(c);
+}
+
 static bool data_member(struct cursor *c, const char *key, void *ctx)
 {
 	struct apird_qmp_msg *m = ctx;
 
 	if (!strcmp(key, "id"))
 		return read_name(c, m->data_id, sizeof(m->data_id));
-	if (!strcmp(key, "open")) {
-		if (skip_literal(c, "true")) {
-			m->data_open = 1;
-			return true;
-		}
-		if (skip_literal(c, "false")) {
-			m->data_open = 0;
-			return true;
-		}
-	}
+	if (!strcmp(key, "open"))
+		return read_bool(c, &m->data_open);
+	return skip_value(c);
+}
+
+/* One element of query-chardev's result: {"label": L, "frontend-open": B,
+ * "filename": F}, members in any order. Labels longer than a name cannot
+ * be the one asked for. */
+struct chardev {
+	char label[APIRD_QMP_NAME_MAX];
+	bool label_fits;
+	int open;
+};
+
+static bool chardev_member(struct cursor *c, const char *key, void *ctx)
+{
+	struct chardev *ch = ctx;
+
+	if (!strcmp(key, "label") && c->p < c->end && *c->p == '"')
+		return read_string(c, ch->label, sizeof(ch->label), &ch->label_fits);
+	if (!strcmp(key, "frontend-open"))
+		return read_bool(c, &ch->open);
+	return skip_value(c);
+}
+
+struct top {
+	struct apird_qmp_msg *m;
+	const char *label;
+	bool greeting, ret, error, event;
+};
+
+static bool chardev_element(struct cursor *c, const char *key, void *ctx)
+{
+	struct top *t = ctx;
+	struct chardev ch = { .open = -1 };
+
+	(void)key;
+	if (c->p == c->end || *c->p != '{')
+		return skip_value(c);
+	if (!read_object(c, chardev_member, &ch))
+		return false;
+	if (t->label && ch.label_fits && !strcmp(ch.label, t->label))
+		t->m->chardev_open = ch.open;
+	return true;
+}
+
+static bool read_return(struct cursor *c, struct top *t)
+{
+	t->ret = true;
+	if (c->p < c->end && *c->p == '"')
+		return read_name(c, t->m->return_str, sizeof(t->m->return_str));
+	if (c->p < c->end && *c->p == '[')
+		return read_array(c, chardev_element, t);
 	return skip_value(c);
 }
 
 /* Top-level members; the kind is decided after the whole object. */
-struct top {
-	struct apird_qmp_msg *m;
-	bool greeting, ret, error, event;
-};
-
 static bool top_member(struct cursor *c, const char *key, void *ctx)
 {
 	struct top *t = ctx;
@@ -264,10 +318,13 @@ static bool top_member(struct cursor *c, const char *key, void *ctx)
 		t->event = c->p < c->end && *c->p == '"';
 		return read_name(c, t->m->event, sizeof(t->m->event));
 	}
+	if (!strcmp(key, "id"))
+		return read_name(c, t->m->id, sizeof(t->m->id));
 	if (!strcmp(key, "data") && c->p < c->end && *c->p == '{')
 		return read_object(c, data_member, t->m);
+	if (!strcmp(key, "return"))
+		return read_return(c, t);
 	t->greeting |= !strcmp(key, "QMP");
-	t->ret |= !strcmp(key, "return");
 	t->error |= !strcmp(key, "error");
 	return skip_value(c);
 }
@@ -288,12 +345,14 @@ static void clear(struct apird_qmp_msg *m)
 	memset(m, 0, sizeof(*m));
 	m->kind = APIRD_QMP_INVALID;
 	m->data_open = -1;
+	m->chardev_open = -1;
 }
 
-enum apird_qmp_kind apird_qmp_parse(const char *text, size_t len, struct apird_qmp_msg *m)
+enum apird_qmp_kind apird_qmp_parse(const char *text, size_t len, const char *label,
+				    struct apird_qmp_msg *m)
 {
 	struct cursor c = { .p = text, .end = text + len };
-	struct top t = { .m = m };
+	struct top t = { .m = m, .label = label };
 	bool ok;
 
 	clear(m);

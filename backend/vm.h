@@ -20,6 +20,7 @@
 #include "config.h"
 #include "control.h"
 #include "guest_ram.h"
+#include "qmp_msg.h"
 
 struct apird_call;
 struct apird_session;
@@ -60,13 +61,14 @@ struct apird_vm_conn {
 /* QEMU's monitor (QMP) for one VM, on its own socket: QEMU connects, like
  * the port's chardev. It is how apird learns that the guest process
  * holding the port closed it (or died), which the port's socket never
- * says. */
+ * says (vm_qmp.c). */
 struct apird_vm_qmp {
 	int listen_fd;               /* -1: the VM has no qmp= socket */
 	struct stat sock_st;
 	struct apird_watch listen_watch;
 	int fd;                      /* the monitor connection, or -1 */
 	struct apird_watch watch;
+	char chardev[APIRD_QMP_NAME_MAX];  /* the port's chardev id, "" until known */
 	char line[APIRD_QMP_LINE_MAX];
 	size_t len;
 	bool skipping;               /* an overlong line: dropped up to its end */
@@ -121,9 +123,9 @@ void apird_vm_port_closed(struct apird_vm *vm);
 /* Listens on vm->cfg.qmp_path (if set). Returns 0 or -errno (logged). */
 int apird_vm_qmp_listen(struct apird_vm *vm);
 /* Handles every QMP message that has arrived. Called before a Hello is
- * served: QEMU writes a port's close event before the guest's next open()
- * returns, so every close that precedes that Hello is applied first and a
- * late one never ends the new session. */
+ * served: QEMU answers a port-state query before it handles the next
+ * guest open(), so every "closed" that precedes that Hello is applied
+ * first and none read later can end the new process's session. */
 void apird_vm_qmp_poll(struct apird_vm *vm);
 void apird_vm_qmp_close(struct apird_vm *vm);
 

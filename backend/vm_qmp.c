@@ -1,27 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * QEMU's monitor (QMP) of one VM, which apird uses for one thing: the
- * VSERPORT_CHANGE event. A socket chardev never tells its host end that
- * the guest closed the port, so without it a guest process that dies
- * without closing its device keeps its session until the next Hello or
- * until the VM powers off. QEMU connects to a socket apird listens on
- * (-chardev socket,...,reconnect=1 -mon chardev=...,mode=control), like
- * the port's chardev; apird sends qmp_capabilities (no event comes before
- * it) and nothing else.
+ * QEMU's monitor (QMP) of one VM, which apird uses to learn that the guest
+ * process holding apir's port closed it or died. A socket chardev never
+ * tells its host end, so without this such a process keeps its session
+ * until the next Hello or until the VM powers off. QEMU connects to a
+ * socket apird listens on (-chardev socket,...,reconnect=1 -mon
+ * chardev=...,mode=control), like the port's chardev.
+ *
+ * The VSERPORT_CHANGE event alone cannot be trusted with a session: QEMU
+ * throttles it to one per second per port, delaying it by up to a second
+ * and keeping only the latest, so a close can arrive after the next
+ * process's Hello, or be replaced by that process's open. apird therefore
+ * takes the event as a hint and asks QEMU for the port's state now
+ * (query-chardev: "frontend-open" of the port's chardev, which QEMU sets
+ * as the guest opens and closes the port, unthrottled); only "closed" ends
+ * the session. QEMU answers a query before it handles the guest's next
+ * open() of the port, and apird reads the monitor before it serves any
+ * Hello, so an answer is never applied to a process that opened the port
+ * after it. The chardev's id is asked for once per connection (qom-get of
+ * the port device's "chardev"), so any QEMU command line works that gives
+ * the port the id org.apir.0.
+ *
+ * apird sends qmp_capabilities, that qom-get and query-chardev, nothing
+ * else.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "apir/log.h"
-#include "qmp_msg.h"
 #include "vm.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
-static const char capabilities[] = "{\"execute\": \"qmp_capabilities\"}\r\n";
+/* Command ids: the replies carry them back. */
+#define ID_CHARDEV "chardev"
+#define ID_STATE "state"
+
+static const char hello_cmds[] =
+	"{\"execute\": \"qmp_capabilities\"}\r\n"
+	"{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine/peripheral/"
+	APIRD_VM_PORT_ID "\", \"property\": \"chardev\"}, \"id\": \"" ID_CHARDEV "\"}\r\n";
+static const char state_cmd[] = "{\"execute\": \"query-chardev\", \"id\": \"" ID_STATE "\"}\r\n";
 
 static void qmp_disconnect(struct apird_vm *vm, const char *why)
 {
@@ -30,25 +53,55 @@ static void qmp_disconnect(struct apird_vm *vm, const char *why)
 	vm->qmp.fd = -1;
 	vm->qmp.len = 0;
 	vm->qmp.skipping = false;
+	vm->qmp.chardev[0] = '\0';
 	apir_info("vm %s: QEMU's monitor disconnected (%s)", vm->cfg.name, why);
+}
+
+/* Commands are a few short lines on a socket apird reads promptly: a
+ * socket buffer that cannot take one means the monitor is stuck. */
+static void qmp_send(struct apird_vm *vm, const char *cmds, size_t len)
+{
+	if (send(vm->qmp.fd, cmds, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+		qmp_disconnect(vm, "a command could not be sent");
+}
+
+static void port_changed(struct apird_vm *vm, const struct apird_qmp_msg *m)
+{
+	if (strcmp(m->event, "VSERPORT_CHANGE") || strcmp(m->data_id, APIRD_VM_PORT_ID))
+		return;
+	apir_dbg("vm %s: the guest %s the port (QMP event)", vm->cfg.name,
+		 m->data_open ? "opened" : "closed");
+	if (vm->qmp.chardev[0])
+		qmp_send(vm, state_cmd, sizeof(state_cmd) - 1);
+}
+
+static void command_done(struct apird_vm *vm, const struct apird_qmp_msg *m)
+{
+	if (!strcmp(m->id, ID_CHARDEV) && m->return_str[0]) {
+		snprintf(vm->qmp.chardev, sizeof(vm->qmp.chardev), "%s", m->return_str);
+		apir_info("vm %s: QEMU's monitor connected (port chardev %s)", vm->cfg.name,
+			  vm->qmp.chardev);
+	} else if (!strcmp(m->id, ID_STATE) && m->chardev_open == 0) {
+		apird_vm_port_closed(vm);
+	}
 }
 
 static void handle_message(struct apird_vm *vm, const char *text, size_t len)
 {
 	struct apird_qmp_msg m;
 
-	switch (apird_qmp_parse(text, len, &m)) {
+	switch (apird_qmp_parse(text, len, vm->qmp.chardev[0] ? vm->qmp.chardev : NULL, &m)) {
 	case APIRD_QMP_EVENT:
-		if (strcmp(m.event, "VSERPORT_CHANGE") || strcmp(m.data_id, APIRD_VM_PORT_ID))
-			return;
-		if (m.data_open == 0)
-			apird_vm_port_closed(vm);
-		else if (m.data_open == 1)
-			apir_dbg("vm %s: a guest process opened the port", vm->cfg.name);
+		port_changed(vm, &m);
+		return;
+	case APIRD_QMP_RETURN:
+		command_done(vm, &m);
 		return;
 	case APIRD_QMP_ERROR:
-		apir_warn("vm %s: QEMU's monitor answered with an error: %.*s", vm->cfg.name,
-			  (int)len, text);
+		apir_warn("vm %s: QEMU's monitor refused a command%s: %.*s", vm->cfg.name,
+			  strcmp(m.id, ID_CHARDEV) ? "" :
+			  " (no port with id " APIRD_VM_PORT_ID ": dead guest processes are "
+			  "cleaned up only at the next Hello)", (int)len, text);
 		return;
 	case APIRD_QMP_INVALID:
 		apir_warn("vm %s: QEMU's monitor sent a line that is not a QMP message", vm->cfg.name);
@@ -67,7 +120,7 @@ static void handle_lines(struct apird_vm *vm)
 	size_t start = 0;
 	char *nl;
 
-	while ((nl = memchr(q->line + start, '\n', q->len - start))) {
+	while (q->fd >= 0 && (nl = memchr(q->line + start, '\n', q->len - start))) {
 		size_t end = (size_t)(nl - q->line);
 
 		if (!q->skipping)
@@ -75,6 +128,8 @@ static void handle_lines(struct apird_vm *vm)
 		q->skipping = false;
 		start = end + 1;
 	}
+	if (q->fd < 0)
+		return;
 	memmove(q->line, q->line + start, q->len - start);
 	q->len -= start;
 	if (q->len == sizeof(q->line)) {
@@ -126,18 +181,14 @@ static void qmp_accept(struct apird *d, struct apird_watch *w, uint32_t events)
 			close(fd);
 			continue;
 		}
-		/* A fresh socket has room for one short line. */
-		rc = send(fd, capabilities, sizeof(capabilities) - 1, MSG_NOSIGNAL) ==
-		     (ssize_t)sizeof(capabilities) - 1 ? 0 : -errno;
-		if (!rc)
-			rc = apird_watch_add(vm->d, fd, EPOLLIN | EPOLLRDHUP, &vm->qmp.watch);
+		rc = apird_watch_add(vm->d, fd, EPOLLIN | EPOLLRDHUP, &vm->qmp.watch);
 		if (rc) {
 			apir_warn("vm %s: monitor connection: %s", vm->cfg.name, strerror(-rc));
 			close(fd);
 			continue;
 		}
 		vm->qmp.fd = fd;
-		apir_info("vm %s: QEMU's monitor connected", vm->cfg.name);
+		qmp_send(vm, hello_cmds, sizeof(hello_cmds) - 1);
 	}
 	if (errno != EAGAIN && errno != EINTR)
 		apir_warn("vm %s: accept on %s: %s", vm->cfg.name, vm->cfg.qmp_path, strerror(errno));

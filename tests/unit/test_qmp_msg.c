@@ -15,7 +15,7 @@ static struct apird_qmp_msg m;
 
 static enum apird_qmp_kind parse(const char *text)
 {
-	return apird_qmp_parse(text, strlen(text), &m);
+	return apird_qmp_parse(text, strlen(text), "apir0", &m);
 }
 
 static void test_greeting_and_replies(void)
@@ -30,6 +30,50 @@ static void test_greeting_and_replies(void)
 			      "\"The command foo has not been found\"}}"), APIRD_QMP_ERROR);
 	CU_ASSERT_EQUAL(parse("{}"), APIRD_QMP_OTHER);
 	CU_ASSERT_EQUAL(parse("{\"something\": 1}"), APIRD_QMP_OTHER);
+}
+
+/* Replies to apird's commands: qom-get of the port's chardev (a string)
+ * and query-chardev (an array; QEMU 7.2's members, in its order and not). */
+static void test_command_replies(void)
+{
+	CU_ASSERT_EQUAL(parse("{\"return\": \"apir0\", \"id\": \"chardev\"}\r\n"), APIRD_QMP_RETURN);
+	CU_ASSERT_STRING_EQUAL(m.return_str, "apir0");
+	CU_ASSERT_STRING_EQUAL(m.id, "chardev");
+	CU_ASSERT_EQUAL(m.chardev_open, -1);
+	CU_ASSERT_EQUAL(parse("{\"return\": [{\"frontend-open\": true, \"filename\": \"unix:/s.sock\", "
+			      "\"label\": \"console\"}, {\"frontend-open\": false, \"filename\": "
+			      "\"unix:/tmp/vm.sock\", \"label\": \"apir0\"}, {\"label\": \"apirqmp\", "
+			      "\"frontend-open\": true, \"filename\": \"unix:/q\"}], \"id\": \"state\"}\r\n"),
+			APIRD_QMP_RETURN);
+	CU_ASSERT_STRING_EQUAL(m.id, "state");
+	CU_ASSERT_EQUAL(m.chardev_open, 0);
+	CU_ASSERT_STRING_EQUAL(m.return_str, "");
+	CU_ASSERT_EQUAL(parse("{\"id\": \"state\", \"return\": [{\"label\": \"apir0\", "
+			      "\"frontend-open\": true}]}"), APIRD_QMP_RETURN);
+	CU_ASSERT_EQUAL(m.chardev_open, 1);
+	/* Not there, a label that only starts like it, a non-boolean, a
+	 * non-object element, a label too long to be it. */
+	CU_ASSERT_EQUAL(parse("{\"return\": [{\"label\": \"apir01\", \"frontend-open\": false}, 7, "
+			      "[], {\"label\": \"apir0\", \"frontend-open\": \"no\"}]}"), APIRD_QMP_RETURN);
+	CU_ASSERT_EQUAL(m.chardev_open, -1);
+	CU_ASSERT_EQUAL(parse("{\"return\": [{\"label\": \"apir0xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			      "xxxxxxxxxxxxxxxxxxxxxxxxx\", \"frontend-open\": false}]}"), APIRD_QMP_RETURN);
+	CU_ASSERT_EQUAL(m.chardev_open, -1);
+	{
+		static const char closed[] = "{\"return\": [{\"label\": \"apir0\", \"frontend-open\": false}]}";
+
+		/* No label asked for: none is found. */
+		CU_ASSERT_EQUAL(apird_qmp_parse(closed, strlen(closed), NULL, &m), APIRD_QMP_RETURN);
+		CU_ASSERT_EQUAL(m.chardev_open, -1);
+	}
+	/* An error reply keeps its id. */
+	CU_ASSERT_EQUAL(parse("{\"id\": \"chardev\", \"error\": {\"class\": \"DeviceNotFound\", "
+			      "\"desc\": \"Device 'org.apir.0' not found\"}}"), APIRD_QMP_ERROR);
+	CU_ASSERT_STRING_EQUAL(m.id, "chardev");
+	/* Malformed inside the array is malformed. */
+	CU_ASSERT_EQUAL(parse("{\"return\": [{\"label\": \"apir0\", \"frontend-open\": fals}]}"),
+			APIRD_QMP_INVALID);
+	CU_ASSERT_EQUAL(m.chardev_open, -1);
 }
 
 static void test_vserport_change(void)
@@ -112,7 +156,7 @@ static void test_malformed(void)
 			      "\"open\":false}}}"), APIRD_QMP_INVALID);
 	CU_ASSERT_STRING_EQUAL(m.data_id, "");
 	/* The length given is the message: bytes past it are not read. */
-	CU_ASSERT_EQUAL(apird_qmp_parse("{\"return\": {}}garbage", 14, &m), APIRD_QMP_RETURN);
+	CU_ASSERT_EQUAL(apird_qmp_parse("{\"return\": {}}garbage", 14, NULL, &m), APIRD_QMP_RETURN);
 }
 
 static void test_limits(void)
@@ -149,13 +193,14 @@ static void test_limits(void)
 		for (int i = 1; i < depth; i++)
 			line[n++] = ']';
 		line[n++] = '}';
-		CU_ASSERT_EQUAL(apird_qmp_parse(line, n, &m),
+		CU_ASSERT_EQUAL(apird_qmp_parse(line, n, NULL, &m),
 				depth == 32 ? APIRD_QMP_OTHER : APIRD_QMP_INVALID);
 	}
 }
 
 static CU_TestInfo qmp_msg_tests[] = {
 	{ "greeting and replies", test_greeting_and_replies },
+	{ "replies to qom-get and query-chardev", test_command_replies },
 	{ "VSERPORT_CHANGE", test_vserport_change },
 	{ "other events and wrong types", test_other_events },
 	{ "malformed lines", test_malformed },

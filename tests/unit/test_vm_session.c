@@ -706,48 +706,87 @@ static void test_two_vms(void)
 	close(ram2);
 }
 
-/* QEMU's monitor: the test connects to apird's QMP socket as QEMU would. */
-static int qmp_attach(void)
+/* QEMU's monitor: the test connects to apird's QMP socket as QEMU would
+ * and answers apird's commands as QEMU 7.2 does. */
+static int qmp = -1;
+static char qmp_in[4096];
+static size_t qmp_in_len;
+
+/* The next line apird sent to the monitor ("" when there is none). */
+static const char *qmp_heard(void)
+{
+	static char line[1024];
+	char *nl;
+	ssize_t n = recv(qmp, qmp_in + qmp_in_len, sizeof(qmp_in) - qmp_in_len - 1, MSG_DONTWAIT);
+
+	if (n > 0)
+		qmp_in_len += (size_t)n;
+	qmp_in[qmp_in_len] = '\0';
+	nl = strchr(qmp_in, '\n');
+	if (!nl)
+		return "";
+	snprintf(line, sizeof(line), "%.*s", (int)(nl - qmp_in + 1), qmp_in);
+	qmp_in_len -= (size_t)(nl - qmp_in + 1);
+	memmove(qmp_in, nl + 1, qmp_in_len);
+	return line;
+}
+
+static void qmp_say(const char *text)
+{
+	CU_ASSERT_FATAL(write(qmp, text, strlen(text)) == (ssize_t)strlen(text));
+}
+
+/* Connects and takes apird's first commands. */
+static void qmp_connect(void)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char line[64] = "";
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
+	qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	qmp_in_len = 0;
 	snprintf(g->vm->cfg.qmp_path, sizeof(g->vm->cfg.qmp_path), "/tmp/apir-test-qmp-%d.sock",
 		 (int)getpid());
 	CU_ASSERT_FATAL(apird_vm_qmp_listen(g->vm) == 0);
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", g->vm->cfg.qmp_path);
-	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	CU_ASSERT_FATAL(connect(qmp, (struct sockaddr *)&addr, sizeof(addr)) == 0);
 	g->vm->qmp.listen_watch.ready(&d, &g->vm->qmp.listen_watch, EPOLLIN);
 	CU_ASSERT_FATAL(g->vm->qmp.fd >= 0);
-	/* apird opens the session: nothing is sent before qmp_capabilities. */
-	CU_ASSERT(read(fd, line, sizeof(line) - 1) > 0);
-	CU_ASSERT_STRING_EQUAL(line, "{\"execute\": \"qmp_capabilities\"}\r\n");
-	return fd;
+	CU_ASSERT_STRING_EQUAL(qmp_heard(), "{\"execute\": \"qmp_capabilities\"}\r\n");
+	CU_ASSERT_STRING_EQUAL(qmp_heard(), "{\"execute\": \"qom-get\", \"arguments\": {\"path\": "
+			       "\"/machine/peripheral/org.apir.0\", \"property\": \"chardev\"}, "
+			       "\"id\": \"chardev\"}\r\n");
 }
 
-static void qmp_say(int fd, const char *text)
+/* Connects and names the port's chardev, as QEMU does. */
+static void qmp_attach(void)
 {
-	CU_ASSERT_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	qmp_connect();
+	qmp_say("{\"QMP\": {\"version\": {}, \"capabilities\": [\"oob\"]}}\r\n{\"return\": {}}\r\n"
+		"{\"return\": \"apir0\", \"id\": \"chardev\"}\r\n");
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_STRING_EQUAL(g->vm->qmp.chardev, "apir0");
 }
 
-#define PORT_CLOSED "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": " \
-	"\"VSERPORT_CHANGE\", \"data\": {\"open\": false, \"id\": \"org.apir.0\"}}\r\n"
+#define PORT_EVENT(open) "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": " \
+	"\"VSERPORT_CHANGE\", \"data\": {\"open\": " open ", \"id\": \"org.apir.0\"}}\r\n"
+#define STATE_CMD "{\"execute\": \"query-chardev\", \"id\": \"state\"}\r\n"
+#define STATE_REPLY(open) "{\"return\": [{\"frontend-open\": true, \"filename\": \"stdio\", " \
+	"\"label\": \"console\"}, {\"frontend-open\": " open ", \"filename\": \"unix:/v.sock\", " \
+	"\"label\": \"apir0\"}], \"id\": \"state\"}\r\n"
 
-/* The guest process closes the port (or dies): QMP says so, and its
- * session ends at once, not at the next Hello. A close reported after the
- * next process's Hello arrived must not end that one's session. */
+/* The guest process closes the port (or dies): QEMU's monitor says so,
+ * apird asks for the port's state, and on "closed" the session ends at
+ * once, not at the next Hello. A port event is only a hint (QEMU delays
+ * and merges them): "open", or a "closed" read after the next process's
+ * Hello, must not end that process's session. */
 static void test_qmp_port_closed(void)
 {
 	struct extents cq = { .n = 0 }, mr = { .n = 0 };
 	char junk[APIRD_QMP_LINE_MAX + 100];
 	Apir__Response *r;
 	uint32_t lkey;
-	int qmp;
 
 	up();
-	qmp = qmp_attach();
-	qmp_say(qmp, "{\"QMP\": {\"version\": {}, \"capabilities\": [\"oob\"]}}\r\n{\"return\": {}}\r\n");
+	qmp_attach();
 	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
 	ext_add(&cq, 0x20000, 2 * PAGE);
 	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
@@ -755,20 +794,30 @@ static void test_qmp_port_closed(void)
 	r = reg_mr(alloc_pd(), 0x1000, PAGE, 0, &mr);
 	lkey = r->reg_mr->lkey;
 	status(r);
-	/* Other ports, opening, garbage, an overlong line: nothing ends. */
-	qmp_say(qmp, "{\"event\": \"VSERPORT_CHANGE\", \"data\": {\"open\": false, \"id\": \"other\"}}\r\n");
-	qmp_say(qmp, "{\"event\": \"VSERPORT_CHANGE\", \"data\": {\"open\": true, \"id\": \"org.apir.0\"}}\n");
-	qmp_say(qmp, "not json\r\n");
+	/* Other ports, garbage, an overlong line: no question, nothing ends. */
+	qmp_say("{\"event\": \"VSERPORT_CHANGE\", \"data\": {\"open\": false, \"id\": \"other\"}}\r\n");
+	qmp_say("not json\r\n");
 	memset(junk, 'x', sizeof(junk));
 	junk[sizeof(junk) - 1] = '\0';
-	qmp_say(qmp, junk);
-	qmp_say(qmp, PORT_CLOSED + 1);   /* the tail of the overlong line */
+	qmp_say(junk);
+	qmp_say(PORT_EVENT("false") + 1);   /* the tail of the overlong line */
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_STRING_EQUAL(qmp_heard(), "");
+	/* A close event, but the port is open (a new opener came): nothing ends. */
+	qmp_say(PORT_EVENT("false"));
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_STRING_EQUAL(qmp_heard(), STATE_CMD);
+	qmp_say(STATE_REPLY("true"));
 	apird_vm_qmp_poll(g->vm);
 	CU_ASSERT_EQUAL(live_sessions(), 1);
 	CU_ASSERT_PTR_NOT_NULL(apird_mr_lookup(&d, lkey));
 
-	/* Closed, but QMP is read only after the next process's Hello. */
-	qmp_say(qmp, PORT_CLOSED);
+	/* "Closed", answered before the next process's Hello but read after
+	 * it arrived: it ends the old session, not the new one. */
+	qmp_say(PORT_EVENT("false"));
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_STRING_EQUAL(qmp_heard(), STATE_CMD);
+	qmp_say(STATE_REPLY("false"));
 	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
 	apird_vm_qmp_poll(g->vm);
 	CU_ASSERT_EQUAL_FATAL(live_sessions(), 1);
@@ -777,7 +826,11 @@ static void test_qmp_port_closed(void)
 
 	/* Closed for good: everything goes, the port stays. */
 	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
-	qmp_say(qmp, PORT_CLOSED);
+	qmp_say(PORT_EVENT("false"));
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_STRING_EQUAL(qmp_heard(), STATE_CMD);
+	CU_ASSERT_EQUAL(live_sessions(), 1);   /* an event alone ends nothing */
+	qmp_say(STATE_REPLY("false"));
 	apird_vm_qmp_poll(g->vm);
 	CU_ASSERT_EQUAL(live_sessions(), 0);
 	CU_ASSERT_PTR_NOT_NULL(g->vm->conn);
@@ -792,6 +845,25 @@ static void test_qmp_port_closed(void)
 	snprintf(junk, sizeof(junk), "%s", g->vm->cfg.qmp_path);
 	down();
 	CU_ASSERT_EQUAL(access(junk, F_OK), -1);   /* apird removed its socket */
+}
+
+/* A QEMU whose port has no id (or another): apird says once that it cannot
+ * watch the port, and asks nothing on events. */
+static void test_qmp_no_port(void)
+{
+	up();
+	qmp_connect();
+	qmp_say("{\"id\": \"chardev\", \"error\": {\"class\": \"DeviceNotFound\", \"desc\": "
+		"\"Device 'org.apir.0' not found\"}}\r\n");
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_STRING_EQUAL(g->vm->qmp.chardev, "");
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	qmp_say(PORT_EVENT("false"));
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_STRING_EQUAL(qmp_heard(), "");
+	CU_ASSERT_EQUAL(live_sessions(), 1);
+	close(qmp);
+	down();
 }
 
 static void test_config(void)
@@ -853,6 +925,7 @@ static CU_TestInfo vm_tests[] = {
 	{ "a guest that does not read", test_unread_port },
 	{ "two VMs, one hostile", test_two_vms },
 	{ "QMP: the guest process closed the port", test_qmp_port_closed },
+	{ "QMP: a QEMU whose port has no id", test_qmp_no_port },
 	{ "vm config lines", test_config },
 	CU_TEST_INFO_NULL,
 };

@@ -31,15 +31,23 @@ vm_remove_ram_files() {
 }
 E2E_CLEANUP_HOOKS+=(vm_remove_ram_files)
 
-# vm_image: builds the guest image unless it is newer than all its inputs.
+# The test tools the guests run, besides the Debian ones.
+VM_TOOLS=("$APIR_BUILD_DIR/tests/vm/apir_port_hostile")
+
+# vm_image: builds the guest image (with VM_TOOLS in /usr/bin) unless it is
+# newer than all its inputs.
 vm_image() {
-	local lib=$APIR_BUILD_DIR/lib/libibverbs.so.1 initramfs=$VM_IMAGE/initramfs.cpio.gz
+	local lib=$APIR_BUILD_DIR/lib/libibverbs.so.1 initramfs=$VM_IMAGE/initramfs.cpio.gz tool add=()
 	[[ -f $lib ]] || fail "no $lib: build apir first"
-	if [[ -f $initramfs ]] &&
-		[[ -z $(find "$lib" "$APIR_VM" "$APIR_SOURCE_DIR/scripts/vm" -newer "$initramfs" -print -quit) ]]; then
+	for tool in "${VM_TOOLS[@]}"; do
+		[[ -x $tool ]] || fail "no $tool: build apir first"
+		add+=(--add "$tool:/usr/bin/$(basename "$tool")")
+	done
+	if [[ -f $initramfs ]] && [[ -z $(find "$lib" "${VM_TOOLS[@]}" "$APIR_VM" \
+		"$APIR_SOURCE_DIR/scripts/vm" -newer "$initramfs" -print -quit) ]]; then
 		return 0
 	fi
-	"$APIR_VM" build-image --build-dir "$APIR_BUILD_DIR" >"$E2E_DIR/build-image.log" 2>&1 ||
+	"$APIR_VM" build-image --build-dir "$APIR_BUILD_DIR" "${add[@]}" >"$E2E_DIR/build-image.log" 2>&1 ||
 		fail "apir-vm build-image failed: $(tail -n 5 "$E2E_DIR/build-image.log")"
 }
 
@@ -91,4 +99,37 @@ host_server() {
 	spawn_apir "$name" apir "$@" -p "$PORT"
 	wait_listening "$PORT" "$SPAWNED_PID" || fail "the host $name server did not listen on $PORT"
 	VM_FWD+=(--guestfwd "$gport:$PORT")
+}
+
+# apirctl_json NAME ARGS...: apirctl's JSON about the local apird in $(out NAME).
+apirctl_json() {
+	local name=$1
+	shift
+	"$APIR_BUILD_DIR/bin/apirctl" --socket "$APIRD_SOCK" --json "$@" >"$(out "$name")" 2>&1 ||
+		fail "apirctl $* failed: $(cat "$(out "$name")")"
+}
+
+# Gates hold a guest command until the host has looked at something: the
+# guest polls a TCP connection that the host answers "go" once opened.
+# (A guest cannot wait on the port: opening it is what some tests check.)
+declare -A VM_GATE=()
+
+# vm_gate NAME GUEST_PORT: a gate the guest reaches at 10.0.2.100:GUEST_PORT
+# (appends the --guestfwd to VM_FWD).
+vm_gate() {
+	pick_port
+	VM_GATE[$1]=$PORT
+	VM_FWD+=(--guestfwd "$2:$PORT")
+}
+
+# gate_wait GUEST_PORT: the guest shell line that waits at that gate.
+gate_wait() { echo "until [ \"\$(nc 10.0.2.100 $1 </dev/null)\" = go ]; do sleep 0.3; done"; }
+
+# gate_open NAME: the guest's next poll of gate NAME reads "go".
+gate_open() {
+	spawn "gate.$1" python3 -c 'import socket, sys
+s = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+c, _ = s.accept()
+c.sendall(b"go\n")
+c.close()' "${VM_GATE[$1]}"
 }

@@ -7,46 +7,18 @@
 # with its QP); the host peer fails instead of hanging; then a new guest
 # process and a host pair work on the same apird.
 #
-# The guest waits at two gates, each a TCP connection to a host server
-# that answers "go" once the host has looked (polled with busybox nc: the
-# port must stay closed between the kill and the checks, so the guest may
-# not open the device to wait).
+# The guest waits at two gates (lib.sh) while the host looks: the port must
+# stay closed between the kill and the checks.
 source "$(dirname "$0")/lib.sh"
 
-APIRCTL=$APIR_BUILD_DIR/bin/apirctl
-[[ -x $APIRCTL ]] || fail "apirctl not built: $APIRCTL"
 vm_image
 
 vm_sock=$E2E_DIR/vm.sock qmp_sock=$E2E_DIR/vm.qmp
 start_apird --vm "vm0,socket=$vm_sock,ram=/dev/shm/apir-vm-kill9-$$,size=512M,qmp=$qmp_sock"
 
-# apirctl_json NAME ARGS...: apirctl's JSON in $(out NAME).
-apirctl_json() {
-	local name=$1
-	shift
-	"$APIRCTL" --socket "$APIRD_SOCK" --json "$@" >"$(out "$name")" 2>&1 ||
-		fail "apirctl $* failed: $(cat "$(out "$name")")"
-}
-
-# gate_open GATE: the guest's next poll of GATE reads "go".
-declare -A GATE_PORT
-gate_open() {
-	spawn "gate.$1" python3 -c 'import socket, sys
-s = socket.create_server(("127.0.0.1", int(sys.argv[1])))
-c, _ = s.accept()
-c.sendall(b"go\n")
-c.close()' "${GATE_PORT[$1]}"
-}
-gate_wait() { echo "until [ \"\$(nc 10.0.2.100 $1 </dev/null)\" = go ]; do sleep 0.3; done"; }
-
 VM_FWD=()
-gport=18520
-for gate in kill next; do
-	pick_port
-	GATE_PORT[$gate]=$PORT
-	VM_FWD+=(--guestfwd "$gport:$PORT")
-	gport=$((gport + 1))
-done
+vm_gate kill 18520
+vm_gate next 18521
 # The next guest process's host peer starts late, on a port forwarded now.
 pick_port
 next_port=$PORT
