@@ -61,7 +61,7 @@ static int apir_cq_map(struct apir_context *actx, struct apir_cq *cq,
 	cq->area_len = len;
 	cq->ctrl = cq->area;
 	if (!apir_ring_ctrl_ok(&cq->ctrl->ring, reply->num_entries, sizeof(struct apir_cqe))) {
-		munmap(cq->area, len);
+		apir_area_unmap(cq->area, len);
 		return EPROTO;
 	}
 	cq->cqes = (struct apir_cqe *)((uint8_t *)cq->area + cqe_off);
@@ -95,7 +95,7 @@ static void apir_cq_free(struct apir_cq *cq)
 
 	if (ex->channel)
 		__atomic_sub_fetch(&ex->channel->refcnt, 1, __ATOMIC_RELAXED);
-	munmap(cq->area, cq->area_len);
+	apir_area_unmap(cq->area, cq->area_len);
 	pthread_spin_destroy(&cq->lock);
 	pthread_cond_destroy(&ex->cond);
 	pthread_mutex_destroy(&ex->mutex);

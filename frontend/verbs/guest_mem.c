@@ -14,9 +14,7 @@
 #include "apir/ring.h"
 #include "guest_mem.h"
 
-/* The raw system call: sanitizer runtimes replace mlock() with a no-op, and
- * an unlocked page is one apird must never be told about. */
-static int lock_pages(void *addr, size_t len)
+int apir_lock_pages(void *addr, size_t len)
 {
 	return (int)syscall(SYS_mlock, addr, len);
 }
@@ -97,7 +95,7 @@ int apir_gpa_translate(const void *addr, size_t len, struct apir_gpa_list *out)
 	if (len == 0 || end < (uintptr_t)addr)
 		return EINVAL;
 	npages = (apir_align_up(end, APIR_PAGE_SIZE) - first) / APIR_PAGE_SIZE;
-	if (lock_pages((void *)first, npages * APIR_PAGE_SIZE))
+	if (apir_lock_pages((void *)first, npages * APIR_PAGE_SIZE))
 		return errno;
 	ent = malloc(npages * sizeof(*ent));
 	if (!ent)
@@ -115,20 +113,4 @@ void apir_gpa_list_free(struct apir_gpa_list *l)
 {
 	free(l->ext);
 	*l = (struct apir_gpa_list){ 0 };
-}
-
-void *apir_guest_area_alloc(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	int err;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	if (lock_pages(p, len) == 0)
-		return p;
-	err = errno;
-	munmap(p, len);
-	errno = err;
-	return NULL;
 }

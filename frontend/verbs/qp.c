@@ -91,7 +91,7 @@ static int apir_qp_map(struct apir_context *actx, struct apir_qp *qp,
 	ctrl = qp->area;
 	if (!apir_ring_ctrl_ok(&ctrl->sq, r->sq_entries, sizeof(struct apir_send_wqe)) ||
 	    !apir_ring_ctrl_ok(&ctrl->rq, r->rq_entries, sizeof(struct apir_recv_wqe))) {
-		munmap(qp->area, len);
+		apir_area_unmap(qp->area, len);
 		return EPROTO;
 	}
 	qp->ctrl = ctrl;
@@ -139,7 +139,7 @@ static void apir_qp_fill(struct apir_qp *qp, struct ibv_context *ctx,
 
 static void apir_qp_free(struct apir_qp *qp)
 {
-	munmap(qp->area, qp->area_len);
+	apir_area_unmap(qp->area, qp->area_len);
 	pthread_spin_destroy(&qp->sq_lock);
 	pthread_spin_destroy(&qp->rq_lock);
 	pthread_cond_destroy(&qp->ibqp.cond);

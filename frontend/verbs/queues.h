@@ -64,6 +64,9 @@ int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
 void *apir_area_map(struct apir_context *actx, struct apir_area *area,
 		    uint64_t area_size, size_t expect);
 void apir_area_drop(struct apir_context *actx, struct apir_area *area);
+/* Unmaps the area of an object that apird no longer uses (a guest's area
+ * file goes with it: guest_mem.h). */
+void apir_area_unmap(void *base, size_t len);
 
 /* The ring entries asked for n WRs or CQEs: a power of two, at least 1 (as
  * apird rounds, so both transports ask for what they get). */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guest_mem.h"
 #include "queues.h"
 
 static int apir_reply_check(Apir__Response *resp, Apir__Response__BodyCase want)
@@ -74,6 +75,11 @@ void apir_area_drop(struct apir_context *actx, struct apir_area *area)
 		close(area->fd);
 	area->fd = -1;
 	actx->conn.t->area_discard(area);
+}
+
+void apir_area_unmap(void *base, size_t len)
+{
+	apir_guest_area_free(base, len);
 }
 
 uint32_t apir_ring_pow2(uint32_t n)

@@ -69,7 +69,7 @@ static int apir_srq_map(struct apir_context *actx, struct apir_srq *srq,
 	srq->area_len = len;
 	ctrl = srq->area;
 	if (!apir_ring_ctrl_ok(&ctrl->ring, reply->num_entries, sizeof(struct apir_recv_wqe))) {
-		munmap(srq->area, len);
+		apir_area_unmap(srq->area, len);
 		return EPROTO;
 	}
 	srq->ctrl = ctrl;
@@ -95,7 +95,7 @@ static void apir_srq_fill(struct apir_srq *srq, struct ibv_pd *pd, void *srq_con
 
 static void apir_srq_free(struct apir_srq *srq)
 {
-	munmap(srq->area, srq->area_len);
+	apir_area_unmap(srq->area, srq->area_len);
 	pthread_spin_destroy(&srq->lock);
 	pthread_cond_destroy(&srq->ibsrq.cond);
 	pthread_mutex_destroy(&srq->ibsrq.mutex);

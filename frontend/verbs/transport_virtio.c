@@ -142,6 +142,8 @@ static int virtio_hello_finish(struct apir_context *actx, Apir__Hello *hello, in
 		return rc;
 	if (num_fds)
 		return EPROTO;   /* conn.c closed them */
+	/* apird took our Hello: no earlier process's session is left. */
+	apir_guest_area_reap();
 	if (pipe2(p, O_CLOEXEC))
 		return errno;
 	apir_port_set_async(actx->conn.port, p[1]);
@@ -151,8 +153,7 @@ static int virtio_hello_finish(struct apir_context *actx, Apir__Hello *hello, in
 
 static void virtio_session_end(struct apir_context *actx)
 {
-	if (actx->page)
-		munmap(actx->page, APIR_PAGE_SIZE);
+	apir_guest_area_free(actx->page, APIR_PAGE_SIZE);
 	actx->page = NULL;
 	if (actx->vctx.context.async_fd >= 0)
 		close(actx->vctx.context.async_fd);
@@ -194,7 +195,7 @@ static int virtio_area_prepare(struct apir_area *a)
 		return errno;
 	rc = apir_gpa_translate(a->base, a->len, &a->gpa);
 	if (rc) {
-		munmap(a->base, a->len);
+		apir_guest_area_free(a->base, a->len);
 		a->base = NULL;
 	}
 	return rc;
@@ -203,8 +204,7 @@ static int virtio_area_prepare(struct apir_area *a)
 static void virtio_area_discard(struct apir_area *a)
 {
 	apir_gpa_list_free(&a->gpa);
-	if (a->base)
-		munmap(a->base, a->len);
+	apir_guest_area_free(a->base, a->len);
 	a->base = NULL;
 }
 

@@ -9,7 +9,8 @@
 # undecodable frames; requests before Hello, without a body, naming no
 # object. Every one must get an error (garbage: be skipped) with A's
 # session still serving; meanwhile B must keep moving bytes and finish with
-# intact data, and afterwards an ordinary process in A must work too.
+# intact data, and ordinary processes started in A right afterwards must
+# work too.
 source "$(dirname "$0")/lib.sh"
 
 vm_image
@@ -27,19 +28,20 @@ VM_FWD=()
 host_server a.peer 18517 ibv_rc_pingpong -g 0 -c -n 100 -s 4096
 a_peer=$SPAWNED_PID
 vm_gate attack 18520
-vm_gate next 18521
 
 spawn_vm neighbour-b "$sock_b" "ibv_rc_pingpong -g 0 -c -n $B_ITERS -s 4096 -p 18516 10.0.2.100
 echo \"b status \$?\"" --mem 512M --apird-qmp "$E2E_DIR/vm-b.qmp" "${fwd_b[@]}"
 pid_b=$VM_PID console_b=$VM_CONSOLE
-# A waits at gates (a TCP connection the host answers "go"): until B's
-# transfer runs, and until apird has ended the hostile session (a process
-# that opens the port sooner can be hurt by it: docs/VM.md, "A guest
-# process that dies").
+# A waits at a gate until B's transfer runs. After the attack, ordinary
+# processes follow at once: ibv_devinfo three times (one started right
+# after a short-lived process used to find pages of that process's session
+# page, which apird was still writing, in its own memory and abort) and a
+# checked pingpong; then no area file may be left in A's /dev/shm.
 spawn_vm hostile-a "$sock_a" "$(gate_wait 18520)
 apir_port_hostile; echo \"hostile status \$?\"
-$(gate_wait 18521)
-ibv_rc_pingpong -g 0 -c -n 100 -s 4096 -p 18517 10.0.2.100; echo \"a status \$?\"" \
+n=0; for i in 1 2 3; do ibv_devinfo >/dev/null || n=\$((n + 1)); done; echo \"devinfo failures \$n\"
+ibv_rc_pingpong -g 0 -c -n 100 -s 4096 -p 18517 10.0.2.100; echo \"a status \$?\"
+echo \"area files left: \$(ls /dev/shm | grep -c apir-area)\"" \
 	--mem 512M --apird-qmp "$E2E_DIR/vm-a.qmp" "${VM_FWD[@]}"
 pid_a=$VM_PID console_a=$VM_CONSOLE
 
@@ -66,13 +68,6 @@ wait_console '^hostile status [0-9]+' "$VM_TIMEOUT"
 after=$(b_sent) || fail "guest B's session is gone after the attack (or B finished before it ended: raise B_ITERS)"
 ((after > sent)) || fail "guest B's QP did not move during the attack ($sent -> $after bytes)"
 e2e_log "guest B's QP sent $((after - sent)) bytes during the attack"
-deadline=$((SECONDS + 10))
-until apirctl_json sessions sessions && json_check "$(out sessions)" \
-	'assert not [s for s in st["sessions"] if s["client"] == "apir_port_hostile"]' 2>/dev/null; do
-	((SECONDS < deadline)) || fail "apird did not end the hostile session within 10 s of its exit"
-	sleep 0.1
-done
-gate_open next
 
 wait_for "$pid_a" "$VM_TIMEOUT" || fail "guest A exited with $? (guest command status, or 124/125)"
 wait_for "$pid_b" "$VM_TIMEOUT" || fail "guest B exited with $? (guest command status, or 124/125)"
@@ -80,11 +75,14 @@ tr -d '\r' <"$console_a" | grep -E '^(ok|FAIL) - ' >&2 || true
 console_has '^apir_port_hostile: [0-9]+ checks, 0 failed$' "every hostile check passed"
 console_lacks '^FAIL - ' "a failed hostile check"
 console_has '^hostile status 0$' "apir_port_hostile's success"
+console_has '^devinfo failures 0$' "ibv_devinfo right after the attack"
 console_has '^a status 0$' "an ordinary process in guest A after the attack"
+console_has '^area files left: 0$' "no area file left behind in guest A"
 VM_CONSOLE=$console_b
 console_has '^b status 0$' "guest B's pingpong success"
 console_has "^$B_ITERS iters in [0-9.]+ seconds" "guest B's report"
 console_lacks 'invalid data' "a data mismatch seen by guest B"
+e2e_log "guest B: $(tr -d '\r' <"$console_b" | grep -E '^[0-9]+ iters in' | head -n 1)"
 for peer in a.peer b.peer; do
 	pid=$([[ $peer == a.peer ]] && echo "$a_peer" || echo "$b_peer")
 	wait_for "$pid" 15 || fail "the host side of $peer exited with $?"

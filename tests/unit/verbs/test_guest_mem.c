@@ -3,7 +3,9 @@
  * root, as in CI, so pagemap shows frame numbers): extents cover exactly
  * the pages of a range, in order, coalesced; pages end up locked; areas are
  * page-aligned and zeroed; refusals. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +63,7 @@ static void test_area_alloc(void)
 		zero += a[i] == 0;
 	CU_ASSERT(zero == len);
 	CU_ASSERT(locked_kb() >= before + (long)(len / 1024));
-	munmap(a, len);
+	apir_guest_area_free(a, len);
 }
 
 static void test_translate_area(void)
@@ -75,7 +77,47 @@ static void test_translate_area(void)
 	check_extents(&l, npages);
 	apir_gpa_list_free(&l);
 	CU_ASSERT(l.ext == NULL && l.n == 0);
-	munmap(a, npages * PG);
+	apir_guest_area_free(a, npages * PG);
+}
+
+/* Area files of this process in /dev/shm. */
+static int own_area_files(void)
+{
+	char prefix[64];
+	struct dirent *e;
+	DIR *dir = opendir("/dev/shm");
+	int n = 0;
+
+	snprintf(prefix, sizeof(prefix), "apir-area.%d.", (int)getpid());
+	while (dir && (e = readdir(dir)))
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+/* Areas are tmpfs files, so that a dead process's pages stay out of other
+ * processes' hands: the file lives as long as the area, and the next
+ * process removes a dead one's files, never its own. */
+static void test_area_files(void)
+{
+	const char *dead = "/dev/shm/apir-area.2147483646.0123456789abcdef";
+	int before = own_area_files(), fd;
+	void *a = apir_guest_area_alloc(2 * PG), *b = apir_guest_area_alloc(PG);
+
+	CU_ASSERT_FATAL(a != NULL && b != NULL);
+	CU_ASSERT_EQUAL(own_area_files(), before + 2);
+	fd = open(dead, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	apir_guest_area_reap();
+	CU_ASSERT_EQUAL(access(dead, F_OK), -1);
+	CU_ASSERT_EQUAL(own_area_files(), before + 2);
+	apir_guest_area_free(a, 2 * PG);
+	CU_ASSERT_EQUAL(own_area_files(), before + 1);
+	apir_guest_area_free(b, PG);
+	CU_ASSERT_EQUAL(own_area_files(), before);
+	apir_guest_area_free(NULL, PG);
 }
 
 /* An unaligned heap range: the extents cover every page it touches, and
@@ -133,6 +175,7 @@ static void test_refusals(void)
 }
 
 static CU_TestInfo guest_mem_tests[] = {
+	{ "area files in /dev/shm, reaped when their process is gone", test_area_files },
 	{ "area: aligned, zeroed, locked", test_area_alloc },
 	{ "translate an area", test_translate_area },
 	{ "translate an unaligned range", test_translate_unaligned },
