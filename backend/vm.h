@@ -68,6 +68,8 @@ struct apird_vm_qmp {
 	struct apird_watch listen_watch;
 	int fd;                      /* the monitor connection, or -1 */
 	struct apird_watch watch;
+	int timer_fd;                /* polls the port's state while a session lives, or -1 */
+	struct apird_watch timer_watch;
 	char chardev[APIRD_QMP_NAME_MAX];  /* the port's chardev id, "" until known */
 	char line[APIRD_QMP_LINE_MAX];
 	size_t len;
@@ -127,6 +129,9 @@ int apird_vm_qmp_listen(struct apird_vm *vm);
  * guest open(), so every "closed" that precedes that Hello is applied
  * first and none read later can end the new process's session. */
 void apird_vm_qmp_poll(struct apird_vm *vm);
+/* A guest process started a session: its port's state is polled until the
+ * session ends (events alone come up to a second late). */
+void apird_vm_qmp_session_started(struct apird_vm *vm);
 void apird_vm_qmp_close(struct apird_vm *vm);
 
 /* ---- vm_memory.c: guest pages behind session pages, rings and regions ------- */

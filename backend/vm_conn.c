@@ -253,6 +253,8 @@ static bool start_session(struct apird_vm_conn *conn)
 		apird_session_close(conn->session, "a new guest process said Hello");
 	drop_unsent(conn);
 	conn->session = apird_session_create_vm(conn->vm->d, conn);
+	if (conn->session)
+		apird_vm_qmp_session_started(conn->vm);
 	return conn->session != NULL;
 }
 

@@ -28,6 +28,7 @@ struct apird_vm *apird_vm_add(struct apird *d, const struct apird_vm_config *cfg
 	vm->listen_fd = -1;
 	vm->qmp.listen_fd = -1;
 	vm->qmp.fd = -1;
+	vm->qmp.timer_fd = -1;
 	vm->next = d->ctl->vms;
 	d->ctl->vms = vm;
 	return vm;

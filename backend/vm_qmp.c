@@ -21,6 +21,10 @@
  * the port device's "chardev"), so any QEMU command line works that gives
  * the port the id org.apir.0.
  *
+ * A dead process's session can still be written into by apird (docs/VM.md,
+ * "A guest process that dies"), so the event's second of delay is too
+ * long: while a session lives, apird also asks every POLL_MS.
+ *
  * apird sends qmp_capabilities, that qom-get and query-chardev, nothing
  * else.
  */
@@ -29,12 +33,17 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "apir/log.h"
 #include "vm.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* How often a live session's port state is asked for: the bound on how
+ * long a dead process's session outlives it, at 10 cheap queries a second. */
+#define POLL_MS 100
 
 /* Command ids: the replies carry them back. */
 #define ID_CHARDEV "chardev"
@@ -46,8 +55,28 @@ static const char hello_cmds[] =
 	APIRD_VM_PORT_ID "\", \"property\": \"chardev\"}, \"id\": \"" ID_CHARDEV "\"}\r\n";
 static const char state_cmd[] = "{\"execute\": \"query-chardev\", \"id\": \"" ID_STATE "\"}\r\n";
 
+/* Arms (or with on false, stops) the poll timer. */
+static void poll_timer(struct apird_vm *vm, bool on)
+{
+	struct itimerspec t = { .it_value.tv_nsec = on ? POLL_MS * 1000000L : 0 };
+
+	t.it_interval = t.it_value;
+	if (vm->qmp.timer_fd >= 0)
+		timerfd_settime(vm->qmp.timer_fd, 0, &t, NULL);
+}
+
+static void timer_close(struct apird_vm *vm)
+{
+	if (vm->qmp.timer_fd < 0)
+		return;
+	apird_watch_del(vm->d, vm->qmp.timer_fd);
+	close(vm->qmp.timer_fd);
+	vm->qmp.timer_fd = -1;
+}
+
 static void qmp_disconnect(struct apird_vm *vm, const char *why)
 {
+	timer_close(vm);
 	apird_watch_del(vm->d, vm->qmp.fd);
 	close(vm->qmp.fd);
 	vm->qmp.fd = -1;
@@ -159,6 +188,47 @@ void apird_vm_qmp_poll(struct apird_vm *vm)
 	}
 }
 
+void apird_vm_qmp_session_started(struct apird_vm *vm)
+{
+	poll_timer(vm, true);
+}
+
+/* Asks for the port's state while the VM has a session; stops when not. */
+static void timer_ready(struct apird *d, struct apird_watch *w, uint32_t events)
+{
+	struct apird_vm *vm = container_of(w, struct apird_vm, qmp.timer_watch);
+	uint64_t expirations;
+
+	(void)d;
+	(void)events;
+	if (read(vm->qmp.timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	if (!vm->conn || !vm->conn->session) {
+		poll_timer(vm, false);
+		return;
+	}
+	if (vm->qmp.chardev[0])
+		qmp_send(vm, state_cmd, sizeof(state_cmd) - 1);
+}
+
+/* The poll timer of a new monitor connection; without one, only events
+ * tell (logged). */
+static void timer_open(struct apird_vm *vm)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int rc = fd < 0 ? -errno : apird_watch_add(vm->d, fd, EPOLLIN, &vm->qmp.timer_watch);
+
+	if (!rc) {
+		vm->qmp.timer_fd = fd;
+		poll_timer(vm, vm->conn && vm->conn->session);
+		return;
+	}
+	apir_warn("vm %s: no poll timer (%s): dead guest processes are noticed up to a "
+		  "second late", vm->cfg.name, strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+}
+
 static void qmp_ready(struct apird *d, struct apird_watch *w, uint32_t events)
 {
 	(void)d;
@@ -188,6 +258,7 @@ static void qmp_accept(struct apird *d, struct apird_watch *w, uint32_t events)
 			continue;
 		}
 		vm->qmp.fd = fd;
+		timer_open(vm);
 		qmp_send(vm, hello_cmds, sizeof(hello_cmds) - 1);
 	}
 	if (errno != EAGAIN && errno != EINTR)
@@ -209,6 +280,7 @@ int apird_vm_qmp_listen(struct apird_vm *vm)
 	vm->qmp.listen_fd = fd;
 	vm->qmp.listen_watch.ready = qmp_accept;
 	vm->qmp.watch.ready = qmp_ready;
+	vm->qmp.timer_watch.ready = timer_ready;
 	rc = apird_watch_add(vm->d, fd, EPOLLIN, &vm->qmp.listen_watch);
 	if (!rc)
 		apir_info("vm %s: QEMU's monitor expected on %s", vm->cfg.name, vm->cfg.qmp_path);

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -847,6 +848,40 @@ static void test_qmp_port_closed(void)
 	CU_ASSERT_EQUAL(access(junk, F_OK), -1);   /* apird removed its socket */
 }
 
+/* Events come up to a second late: while a session lives, apird asks for
+ * the port's state on every tick of its poll timer, and stops when none is
+ * left. */
+static void test_qmp_poll(void)
+{
+	struct apird_watch *tick;
+	struct itimerspec t;
+
+	up();
+	qmp_attach();
+	tick = &g->vm->qmp.timer_watch;
+	CU_ASSERT_FATAL(g->vm->qmp.timer_fd >= 0);
+	CU_ASSERT(timerfd_gettime(g->vm->qmp.timer_fd, &t) == 0 && t.it_value.tv_nsec == 0 &&
+		  t.it_value.tv_sec == 0);   /* no session: not armed */
+	CU_ASSERT_FATAL(hello_at(0x10000, PAGE) == 0);
+	CU_ASSERT(timerfd_gettime(g->vm->qmp.timer_fd, &t) == 0 && t.it_interval.tv_nsec > 0);
+	tick->ready(&d, tick, EPOLLIN);
+	CU_ASSERT_STRING_EQUAL(qmp_heard(), STATE_CMD);
+	qmp_say(STATE_REPLY("true"));
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_EQUAL(live_sessions(), 1);
+	tick->ready(&d, tick, EPOLLIN);
+	CU_ASSERT_STRING_EQUAL(qmp_heard(), STATE_CMD);
+	qmp_say(STATE_REPLY("false"));
+	apird_vm_qmp_poll(g->vm);
+	CU_ASSERT_EQUAL(live_sessions(), 0);
+	/* Nothing left to watch: no question, and the timer stops. */
+	tick->ready(&d, tick, EPOLLIN);
+	CU_ASSERT_STRING_EQUAL(qmp_heard(), "");
+	CU_ASSERT(timerfd_gettime(g->vm->qmp.timer_fd, &t) == 0 && t.it_interval.tv_nsec == 0);
+	close(qmp);
+	down();
+}
+
 /* A QEMU whose port has no id (or another): apird says once that it cannot
  * watch the port, and asks nothing on events. */
 static void test_qmp_no_port(void)
@@ -925,6 +960,7 @@ static CU_TestInfo vm_tests[] = {
 	{ "a guest that does not read", test_unread_port },
 	{ "two VMs, one hostile", test_two_vms },
 	{ "QMP: the guest process closed the port", test_qmp_port_closed },
+	{ "QMP: a live session's port is polled", test_qmp_poll },
 	{ "QMP: a QEMU whose port has no id", test_qmp_no_port },
 	{ "vm config lines", test_config },
 	CU_TEST_INFO_NULL,
