@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Writes fuzz_control's seed corpus into DIR: sessions a real frontend
- * runs (device queries, PD, CQ, SRQ, QP through INIT/RTR/RTS, AH,
- * teardown), so the fuzzer starts from requests that reach deep into
- * dispatch instead of rediscovering protobuf.
- *
- *   fuzz_control_seeds DIR
+ * Writes a fuzz target's seed corpus into DIR, so the fuzzer starts from
+ * inputs that reach deep instead of rediscovering the formats:
+ *   fuzz_seeds fuzz_control DIR      sessions a real frontend runs (device
+ *                                    queries, PD, CQ, SRQ, QP through
+ *                                    INIT/RTR/RTS, AH, teardown)
+ *   fuzz_seeds fuzz_data_plane DIR   SEND/RECV, RDMA WRITE, READ and atomics
+ *                                    between the two QPs, within the MR
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,7 +16,9 @@
 #include <infiniband/verbs.h>
 
 #include "apir.pb-c.h"
+#include "apir/ring.h"
 #include "fuzz_control.h"
+#include "fuzz_data_plane.h"
 
 #define SEED_MAX 4096
 
@@ -32,7 +35,7 @@ static void add(struct seed *s, Apir__Request *r)
 	r->id = ++s->next_id;
 	n = apir__request__get_packed_size(r);
 	if (s->len + FUZZ_FRAME_LEN_BYTES + n > sizeof(s->buf) || n > 0xffff) {
-		fprintf(stderr, "fuzz_control_seeds: seed too large\n");
+		fprintf(stderr, "fuzz_seeds: seed too large\n");
 		exit(1);
 	}
 	s->buf[s->len] = (uint8_t)n;
@@ -156,25 +159,106 @@ static void write_seed(const char *dir, const char *name, const struct seed *s)
 	}
 }
 
-int main(int argc, char **argv)
+/* ---- fuzz_data_plane ------------------------------------------------------- */
+
+static void put(struct seed *s, const void *p, size_t n)
+{
+	if (s->len + n > sizeof(s->buf)) {
+		fprintf(stderr, "fuzz_seeds: seed too large\n");
+		exit(1);
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+}
+
+static void op(struct seed *s, uint8_t byte)
+{
+	put(s, &byte, 1);
+}
+
+static void recv_wqe(struct seed *s, int qp, uint64_t off, uint32_t len)
+{
+	struct apir_recv_wqe w = { .wr_id = off, .num_sge = 1 };
+
+	w.sge[0] = (struct apir_sge){ .addr = off, .length = len, .lkey = FUZZ_LKEY };
+	op(s, FUZZ_OP(FUZZ_OP_RECV, qp, 1));
+	put(s, &w, sizeof(w));
+}
+
+/* opcode from qp's buffer at off (len bytes) to the peer's at remote. */
+static void send_wqe(struct seed *s, int qp, uint32_t opcode, uint64_t off, uint32_t len,
+		     uint64_t remote)
+{
+	struct apir_send_wqe w = {
+		.wr_id = off,
+		.opcode = opcode,
+		.send_flags = IBV_SEND_SIGNALED,
+		.num_sge = 1,
+		.remote_addr = remote,
+		.rkey = FUZZ_RKEY,
+		.compare_add = 1,
+		.swap = 2,
+	};
+
+	w.sge[0] = (struct apir_sge){ .addr = off, .length = len, .lkey = FUZZ_LKEY };
+	op(s, FUZZ_OP(FUZZ_OP_SEND, qp, 1));
+	put(s, &w, sizeof(w));
+}
+
+static void data_plane_seeds(const char *dir)
+{
+	static const struct {
+		const char *name;
+		uint32_t opcode, len;
+	} ops[] = {
+		{ "send", IBV_WR_SEND, 64 },
+		{ "write", IBV_WR_RDMA_WRITE, 4096 },
+		{ "write_imm", IBV_WR_RDMA_WRITE_WITH_IMM, 100 },
+		{ "read", IBV_WR_RDMA_READ, 8192 },
+		{ "cmp_swap", IBV_WR_ATOMIC_CMP_AND_SWP, 8 },
+		{ "fetch_add", IBV_WR_ATOMIC_FETCH_AND_ADD, 8 },
+	};
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		struct seed s;
+
+		memset(&s, 0, sizeof(s));
+		recv_wqe(&s, 1, 32768, 4096);
+		send_wqe(&s, 0, ops[i].opcode, 0, ops[i].len, 16384);
+		op(&s, FUZZ_OP(FUZZ_OP_RUN, 0, 4));
+		send_wqe(&s, 1, ops[i].opcode, 40960, ops[i].len, 49152);
+		op(&s, FUZZ_OP(FUZZ_OP_RUN, 1, 4));
+		write_seed(dir, ops[i].name, &s);
+	}
+}
+
+static void control_seeds(const char *dir)
 {
 	struct seed s;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: fuzz_control_seeds DIR\n");
-		return 2;
-	}
 	memset(&s, 0, sizeof(s));
 	queries(&s);
-	write_seed(argv[1], "queries", &s);
+	write_seed(dir, "queries", &s);
 	memset(&s, 0, sizeof(s));
 	rc_qp(&s, IBV_QPT_RC);
-	write_seed(argv[1], "rc_qp", &s);
+	write_seed(dir, "rc_qp", &s);
 	memset(&s, 0, sizeof(s));
 	rc_qp(&s, IBV_QPT_UD);
-	write_seed(argv[1], "ud_qp", &s);
+	write_seed(dir, "ud_qp", &s);
 	memset(&s, 0, sizeof(s));
 	srq_and_ah(&s);
-	write_seed(argv[1], "srq_ah", &s);
+	write_seed(dir, "srq_ah", &s);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "fuzz_control") == 0)
+		control_seeds(argv[2]);
+	else if (argc == 3 && strcmp(argv[1], "fuzz_data_plane") == 0)
+		data_plane_seeds(argv[2]);
+	else {
+		fprintf(stderr, "usage: fuzz_seeds fuzz_control|fuzz_data_plane DIR\n");
+		return 2;
+	}
 	return 0;
 }
