@@ -10,20 +10,10 @@
 #include "fuzz_control.h"
 #include "fuzz_session.h"
 
-static struct apird d;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_daemon_init(&d);
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_client c;
-	bool alive = fuzz_client_open(&c, &d);
+	bool alive = fuzz_client_open(&c, &fuzz_apird);
 
 	while (alive && size >= FUZZ_FRAME_LEN_BYTES) {
 		size_t len = (size_t)data[0] | (size_t)data[1] << 8;
@@ -33,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > size)
 			len = size;
 		alive = fuzz_client_send_raw(&c, data, len);
-		sw_engine_poll(&d);
+		sw_engine_poll(&fuzz_apird);
 		data += len;
 		size -= len;
 	}

@@ -55,16 +55,6 @@ struct world {
 	struct fuzz_qp qp[2];
 };
 
-static struct apird d;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_daemon_init(&d);
-	return 0;
-}
-
 /* A call that must succeed for the set-up; returns the response (the
  * caller frees it) and maps the one fd it may carry. */
 static Apir__Response *must(struct world *w, Apir__Request *r, const int *fds, unsigned int n,
@@ -216,7 +206,7 @@ static void connect_qp(struct world *w, const struct fuzz_qp *q, uint32_t peer_q
 static void set_up(struct world *w)
 {
 	memset(w, 0, sizeof(*w));
-	if (!fuzz_client_open(&w->c, &d))
+	if (!fuzz_client_open(&w->c, &fuzz_apird))
 		abort();
 	set_up_memory(w);
 	set_up_cq(w);
@@ -297,7 +287,7 @@ static void lie(struct fuzz_qp *q, const uint8_t **data, size_t *size)
 static void run(struct world *w, unsigned int turns)
 {
 	for (unsigned int i = 0; i < turns; i++)
-		sw_engine_poll(&d);
+		sw_engine_poll(&fuzz_apird);
 	atomic_store_explicit(&w->cq_ctrl->ring.cons.value,
 			      atomic_load_explicit(&w->cq_ctrl->ring.prod.value, memory_order_acquire),
 			      memory_order_release);

@@ -9,15 +9,21 @@
 
 #define FUZZ_FRAME_MAX 4096u
 
-void fuzz_daemon_init(struct apird *d)
+struct apird fuzz_apird;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct apird_config cfg;
 
+	(void)argc;
+	(void)argv;
 	apir_log_init("apird-fuzz", APIR_LOG_ERROR);
 	apird_config_defaults(&cfg);
-	memset(d, 0, sizeof(*d));
-	if (apird_daemon_init(d, &cfg))
+	if (apird_daemon_init(&fuzz_apird, &cfg))
 		abort();
+	return 0;
 }
 
 static bool has_frame(int sock)

@@ -22,8 +22,9 @@ struct fuzz_client {
 	uint64_t next_id;
 };
 
-/* Starts d with default settings (logging errors only); aborts on failure. */
-void fuzz_daemon_init(struct apird *d);
+/* The apird of the fuzz target, started with default settings (logging
+ * errors only) by this file's LLVMFuzzerInitialize. */
+extern struct apird fuzz_apird;
 /* A new session that sent a valid Hello; false if apird refused it. */
 bool fuzz_client_open(struct fuzz_client *c, struct apird *d);
 /* Sends one frame of raw payload and lets apird serve it, then throws the
