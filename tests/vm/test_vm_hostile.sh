@@ -45,18 +45,24 @@ echo \"area files left: \$(ls /dev/shm | grep -c apir-area)\"" \
 	--mem 512M --apird-qmp "$E2E_DIR/vm-a.qmp" "${VM_FWD[@]}"
 pid_a=$VM_PID console_a=$VM_CONSOLE
 
-# b_sent: bytes B's QP has sent so far (fails the test when B has no QP).
+# b_sent [ID]: "ID BYTES": B's session and the bytes its QP has sent so far
+# (fails the test when B has no QP). Without ID, B's session is the one
+# guest pingpong apird serves, which holds only before the attack: guest A
+# runs a pingpong of its own after it.
 b_sent() {
 	apirctl_json status status
-	json_check "$(out status)" '
+	B_ID=${1:-} json_check "$(out status)" '
+import os
 b = [s["id"] for s in st["sessions"] if s["transport"] == "virtio-serial" and s["client"] == "ibv_rc_pingpong"]
+if os.environ["B_ID"]:
+    b = [i for i in b if i == int(os.environ["B_ID"])]
 assert len(b) == 1, st["sessions"]
-print(sum(q["bytes_sent"] for q in st["qps"] if q["session"] == b[0]))
+print(b[0], sum(q["bytes_sent"] for q in st["qps"] if q["session"] == b[0]))
 '
 }
 
 deadline=$((SECONDS + VM_TIMEOUT))
-until sent=$(b_sent 2>/dev/null) && ((sent > 0)); do
+until read -r b_id sent < <(b_sent 2>/dev/null) && ((sent > 0)); do
 	e2e_alive "$pid_b" || fail "guest B exited before its transfer showed in apirctl"
 	((SECONDS < deadline)) || fail "guest B's transfer never showed in apirctl"
 	sleep 0.2
@@ -65,7 +71,8 @@ e2e_log "guest B's QP has sent $sent bytes: guest A attacks"
 gate_open attack
 VM_CONSOLE=$console_a
 wait_console '^hostile status [0-9]+' "$VM_TIMEOUT"
-after=$(b_sent) || fail "guest B's session is gone after the attack (or B finished before it ended: raise B_ITERS)"
+read -r _ after < <(b_sent "$b_id") && [[ -n $after ]] ||
+	fail "guest B's session $b_id is gone after the attack (or B finished before it ended: raise B_ITERS)"
 ((after > sent)) || fail "guest B's QP did not move during the attack ($sent -> $after bytes)"
 e2e_log "guest B's QP sent $((after - sent)) bytes during the attack"
 
