@@ -31,7 +31,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # raw_baseline NAME: fabric_baseline server on A, client on B; sets
 # RAW[NAME.rtt], RAW[NAME.oneway], RAW[NAME.64k], RAW[NAME.128k], RAW[NAME.1m],
-# RAW[NAME.sleep_rtt], RAW[NAME.sleep_oneway].
+# RAW[NAME.sleep_oneway].
 declare -A RAW
 raw_baseline() {
 	local spid rc=0 f
@@ -44,11 +44,11 @@ raw_baseline() {
 	((rc == 0)) || fail "fabric_baseline client exited $rc: $(cat "$f")"
 	wait_for "$spid" 15 || fail "fabric_baseline server failed: $(cat "$(out "$1.server")")"
 	read -r _ _ "RAW[$1.rtt]" "RAW[$1.oneway]" < <(grep '^pingpong ' "$f")
-	read -r _ _ "RAW[$1.sleep_rtt]" "RAW[$1.sleep_oneway]" < <(grep '^pingpong_sleep ' "$f")
+	read -r _ _ _ "RAW[$1.sleep_oneway]" < <(grep '^pingpong_sleep ' "$f")
 	read -r _ _ "RAW[$1.64k]" < <(grep '^write 65536 ' "$f")
 	read -r _ _ "RAW[$1.128k]" < <(grep '^write 131072 ' "$f")
 	read -r _ _ "RAW[$1.1m]" < <(grep '^write 1048576 ' "$f")
-	for k in rtt oneway sleep_rtt sleep_oneway 64k 128k 1m; do
+	for k in rtt oneway sleep_oneway 64k 128k 1m; do
 		[[ -n ${RAW[$1.$k]:-} ]] || fail "could not read fabric_baseline's $k: $(cat "$f")"
 	done
 }
@@ -84,18 +84,30 @@ done
 raw_baseline raw.after
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 best() { awk -v a="$1" -v b="$2" -v op="$3" 'BEGIN { print (op == "max") == (a + 0 >= b + 0) ? a : b }'; }
-raw_rtt=$(best "${RAW[raw.before.rtt]}" "${RAW[raw.after.rtt]}" min)
-raw_oneway=$(best "${RAW[raw.before.oneway]}" "${RAW[raw.after.oneway]}" min)
-raw_64k=$(best "${RAW[raw.before.64k]}" "${RAW[raw.after.64k]}" max)
-raw_128k=$(best "${RAW[raw.before.128k]}" "${RAW[raw.after.128k]}" max)
-raw_1m=$(best "${RAW[raw.before.1m]}" "${RAW[raw.after.1m]}" max)
-raw_sleep_oneway=$(best "${RAW[raw.before.sleep_oneway]}" "${RAW[raw.after.sleep_oneway]}" min)
+# REF[KEY]: the reference of each raw figure, the lower latency or the
+# higher bandwidth of the two baseline runs.
+declare -A REF
+for k in rtt oneway sleep_oneway 64k 128k 1m; do
+	op=max
+	[[ $k == *rtt || $k == *oneway ]] && op=min
+	REF[$k]=$(best "${RAW[raw.before.$k]}" "${RAW[raw.after.$k]}" $op)
+done
 
 # ---- report -------------------------------------------------------------------------------------
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 extra() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f", a - b }'; }
-lat_limit=$(awk -v r="$raw_oneway" -v x="$TARGET_LAT_EXTRA_US" 'BEGIN { printf "%.2f", r + x }')
+# raw_row LABEL KEY: a raw figure, both runs and the reference.
+raw_row() {
+	say "$(printf '  %-36s %12s %12s %12s' "$1" "${RAW[raw.before.$2]}" "${RAW[raw.after.$2]}" "${REF[$2]}")"
+}
+# vs_raw LABEL FN ARRAY KEY: FN (ratio, extra) of apir's ARRAY figure on
+# both perftest paths against the reference REF[KEY].
+vs_raw() {
+	local -n fig=$3
+	say "$(printf '  %-36s %12s %12s' "$1" "$($2 "${fig[apir]}" "${REF[$4]}")" "$($2 "${fig[mlx5]}" "${REF[$4]}")")"
+}
+lat_limit=$(awk -v r="${REF[oneway]}" -v x="$TARGET_LAT_EXTRA_US" 'BEGIN { printf "%.2f", r + x }')
 
 say "apir cross-host benchmark report ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores," \
 	"$(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1), $(uname -r))"
@@ -104,29 +116,25 @@ say "two network namespaces joined by a veth pair, provider $PROVIDER;" \
 say ""
 say "libfabric alone (fabric_baseline, FI_EP_RDM), before and after apir; the better is the reference"
 say "$(printf '  %-36s %12s %12s %12s' '' before after reference)"
-say "$(printf '  %-36s %12s %12s %12s' 'fi_send 8 B round trip, us (median)' "${RAW[raw.before.rtt]}" "${RAW[raw.after.rtt]}" "$raw_rtt")"
-say "$(printf '  %-36s %12s %12s %12s' '  one way, us' "${RAW[raw.before.oneway]}" "${RAW[raw.after.oneway]}" "$raw_oneway")"
-say "$(printf '  %-36s %12s %12s %12s' 'fi_write 64 KiB, GB/s' "${RAW[raw.before.64k]}" "${RAW[raw.after.64k]}" "$raw_64k")"
-say "$(printf '  %-36s %12s %12s %12s' 'fi_write 128 KiB, GB/s' "${RAW[raw.before.128k]}" "${RAW[raw.after.128k]}" "$raw_128k")"
-say "$(printf '  %-36s %12s %12s %12s' 'fi_write 1 MiB, GB/s' "${RAW[raw.before.1m]}" "${RAW[raw.after.1m]}" "$raw_1m")"
-say "$(printf '  %-36s %12s %12s %12s' 'fi_send 8 B one way, both sleeping, us' "${RAW[raw.before.sleep_oneway]}" "${RAW[raw.after.sleep_oneway]}" "$raw_sleep_oneway")"
+raw_row 'fi_send 8 B round trip, us (median)' rtt
+raw_row '  one way, us' oneway
+raw_row 'fi_write 64 KiB, GB/s' 64k
+raw_row 'fi_write 128 KiB, GB/s' 128k
+raw_row 'fi_write 1 MiB, GB/s' 1m
+raw_row 'fi_send 8 B one way, both sleeping, us' sleep_oneway
 say "    (sleeping: fi_cq_sread between messages, as an apird with no core to spin on)"
 say ""
 say "apir, perftest server on host A, client on host B (one apird per host)"
 say "$(printf '  %-36s %12s %12s' '' post_send wr_api/mlx5)"
 say "$(printf '  %-36s %12s %12s' 'ib_write_bw 64 KiB, GB/s' "${BW64K[apir]}" "${BW64K[mlx5]}")"
-say "$(printf '  %-36s %12s %12s' '  / raw fi_write 64 KiB' "$(ratio "${BW64K[apir]}" "$raw_64k")" \
-	"$(ratio "${BW64K[mlx5]}" "$raw_64k")")"
+vs_raw '  / raw fi_write 64 KiB' ratio BW64K 64k
 say "$(printf '  %-36s %12s %12s' 'ib_write_bw 1 MiB, GB/s' "${BW1M[apir]}" "${BW1M[mlx5]}")"
-say "$(printf '  %-36s %12s %12s' '  / raw fi_write 128 KiB' "$(ratio "${BW1M[apir]}" "$raw_128k")" \
-	"$(ratio "${BW1M[mlx5]}" "$raw_128k")")"
+vs_raw '  / raw fi_write 128 KiB' ratio BW1M 128k
 say "    (apird moves a 1 MiB WRITE as 128 KiB RMA pieces: the like-for-like raw figure)"
 say "$(printf '  %-36s %12s %12s' 'ib_write_lat 2 B t_typical, us' "${LAT[apir]}" "${LAT[mlx5]}")"
 say "$(printf '  %-36s %12s %12s' 'ib_write_lat 2 B p99, us' "${LAT99[apir]}" "${LAT99[mlx5]}")"
-say "$(printf '  %-36s %12s %12s' '  - raw one-way 8 B, us' "$(extra "${LAT[apir]}" "$raw_oneway")" \
-	"$(extra "${LAT[mlx5]}" "$raw_oneway")")"
-say "$(printf '  %-36s %12s %12s' '  - raw one-way 8 B sleeping, us' "$(extra "${LAT[apir]}" "$raw_sleep_oneway")" \
-	"$(extra "${LAT[mlx5]}" "$raw_sleep_oneway")")"
+vs_raw '  - raw one-way 8 B, us' extra LAT oneway
+vs_raw '  - raw one-way 8 B sleeping, us' extra LAT sleep_oneway
 say ""
 # row LABEL OP TARGET POST_SEND_VALUE WR_VALUE: one target, both paths.
 row() {
@@ -135,7 +143,7 @@ row() {
 }
 say "$(printf '  %-52s %13s %13s' target post_send wr_api/mlx5)"
 row "ib_write_bw 1 MiB / raw fi_write 1 MiB" ">=" "$TARGET_BW_RATIO" \
-	"$(ratio "${BW1M[apir]}" "$raw_1m")" "$(ratio "${BW1M[mlx5]}" "$raw_1m")"
+	"$(ratio "${BW1M[apir]}" "${REF[1m]}")" "$(ratio "${BW1M[mlx5]}" "${REF[1m]}")"
 row "ib_write_lat 2 B t_typical, us" "<=" "$lat_limit" "${LAT[apir]}" "${LAT[mlx5]}"
 say "    (the latency target is the raw one-way latency + $TARGET_LAT_EXTRA_US us)"
 
