@@ -43,8 +43,11 @@ struct apird_vm_conn {
 	struct apird_session *session;   /* the guest process's, NULL before its Hello */
 	uint8_t *in;                 /* received bytes not consumed yet */
 	size_t in_len;
-	uint8_t *out;                /* queued frames; out[0] starts a frame */
-	size_t out_len, out_head, out_cap;
+	/* Queued frames: out[0, out_frame) was sent whole, out[out_frame]
+	 * starts the frame being sent, out[out_head, out_len) waits. */
+	uint8_t *out;
+	size_t out_len, out_head, out_frame, out_cap;
+	uint64_t out_copied;         /* bytes moved by compaction and growth: O(queued) */
 	bool out_watched;            /* EPOLLOUT requested */
 	bool failed;                 /* a write failed: the connection is gone */
 	bool garbage_logged;

@@ -90,19 +90,10 @@ void apird_vm_disconnect(struct apird_vm_conn *conn, const char *why)
 
 /* ---- output ------------------------------------------------------------------ */
 
-/* Start of the queued frame that holds byte off. */
-static size_t frame_start(const struct apird_vm_conn *conn, size_t off)
+/* End of the queued frame that starts at off. */
+static size_t frame_end(const struct apird_vm_conn *conn, size_t off)
 {
-	size_t p = 0;
-
-	while (p < conn->out_len) {
-		size_t end = p + STREAM_HDR + apir_get_le32(conn->out + p + 4);
-
-		if (end > off)
-			break;
-		p = end;
-	}
-	return p;
+	return off + STREAM_HDR + apir_get_le32(conn->out + off + 4);
 }
 
 static void watch_output(struct apird_vm_conn *conn, bool on)
@@ -131,29 +122,41 @@ static void flush_output(struct apird_vm_conn *conn)
 		else if (n < 0 && errno != EINTR)
 			conn->failed = true;
 	}
+	while (conn->out_frame < conn->out_head && frame_end(conn, conn->out_frame) <= conn->out_head)
+		conn->out_frame = frame_end(conn, conn->out_frame);
 	if (conn->out_head == conn->out_len)
-		conn->out_head = conn->out_len = 0;
+		conn->out_head = conn->out_len = conn->out_frame = 0;
 	watch_output(conn, conn->out_len != 0 && !conn->failed);
 }
 
-/* Room for n more bytes: drops the frames already sent, then grows. */
+/* Room for n more bytes. Frames already sent are dropped only when they
+ * are at least as large as what must move, and the buffer doubles, so that
+ * queueing N bytes copies O(N) bytes whatever the guest reads. */
 static int reserve_output(struct apird_vm_conn *conn, size_t n)
 {
-	size_t sent = frame_start(conn, conn->out_head);
+	size_t live = conn->out_len - conn->out_frame, cap;
 	uint8_t *p;
 
-	if (sent) {
-		memmove(conn->out, conn->out + sent, conn->out_len - sent);
-		conn->out_len -= sent;
-		conn->out_head -= sent;
-	}
 	if (conn->out_len + n <= conn->out_cap)
 		return 0;
-	p = realloc(conn->out, conn->out_len + n);
+	if (conn->out_frame && conn->out_frame >= live) {
+		memmove(conn->out, conn->out + conn->out_frame, live);
+		conn->out_copied += live;
+		conn->out_len -= conn->out_frame;
+		conn->out_head -= conn->out_frame;
+		conn->out_frame = 0;
+		if (conn->out_len + n <= conn->out_cap)
+			return 0;
+	}
+	cap = conn->out_cap ? conn->out_cap : 4096;
+	while (cap < conn->out_len + n)
+		cap *= 2;
+	p = realloc(conn->out, cap);
 	if (!p)
 		return -ENOMEM;
+	conn->out_copied += conn->out_len;
 	conn->out = p;
-	conn->out_cap = conn->out_len + n;
+	conn->out_cap = cap;
 	return 0;
 }
 
@@ -182,10 +185,8 @@ static int queue_frame(struct apird_vm_conn *conn, const void *payload, size_t l
  * one; only the frame on its way out is finished, so the stream stays whole. */
 static void drop_unsent(struct apird_vm_conn *conn)
 {
-	size_t start = frame_start(conn, conn->out_head);
-
-	if (start < conn->out_head)
-		conn->out_len = start + STREAM_HDR + apir_get_le32(conn->out + start + 4);
+	if (conn->out_frame < conn->out_head)
+		conn->out_len = frame_end(conn, conn->out_frame);
 	else
 		conn->out_len = conn->out_head;
 	flush_output(conn);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "apir/array.h"
 #include "apir/log.h"
 #include "control.h"
 #include "dispatch.h"
@@ -65,15 +66,12 @@ static bool ring_overlaps(const struct apird_vm_conn *conn, const struct apird_g
 static int remember_ring(struct apird_vm_conn *conn, const void *area,
 			 struct apird_gpa_extent *ext, size_t n)
 {
-	if (conn->num_rings == conn->rings_cap) {
-		size_t cap = conn->rings_cap ? 2 * conn->rings_cap : 16;
-		struct apird_vm_ring *p = realloc(conn->rings, cap * sizeof(*p));
+	struct apird_vm_ring *p = apir_array_grow(conn->rings, &conn->rings_cap, conn->num_rings + 1,
+						  sizeof(*p));
 
-		if (!p)
-			return -ENOMEM;
-		conn->rings = p;
-		conn->rings_cap = cap;
-	}
+	if (!p)
+		return -ENOMEM;
+	conn->rings = p;
 	conn->rings[conn->num_rings++] = (struct apird_vm_ring){ area, ext, n };
 	return 0;
 }

@@ -13,11 +13,11 @@
 struct ctl_status {
 	const Apir__DeviceSummary *device;  /* from the first page */
 	const Apir__SessionInfo **sessions;
-	size_t num_sessions;
+	size_t num_sessions, sessions_cap;
 	const Apir__QpInfo **qps;
-	size_t num_qps;
+	size_t num_qps, qps_cap;
 	Apir__Response **pages;             /* own everything above */
-	size_t num_pages;
+	size_t num_pages, pages_cap;
 };
 
 /* ctl_client.c: connects to apird's socket as an admin session and reads

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "apir/array.h"
 #include "apir/wire.h"
 #include "ctl.h"
 
@@ -145,7 +146,8 @@ static int conn_hello(struct ctl_conn *c)
 static int keep_page(struct ctl_status *st, Apir__Response *page)
 {
 	const Apir__AdminStatusReply *r = page->admin_status;
-	Apir__Response **pages = realloc(st->pages, (st->num_pages + 1) * sizeof(*pages));
+	Apir__Response **pages = apir_array_grow(st->pages, &st->pages_cap, st->num_pages + 1,
+						  sizeof(*pages));
 	const Apir__SessionInfo **s;
 	const Apir__QpInfo **q;
 
@@ -155,11 +157,12 @@ static int keep_page(struct ctl_status *st, Apir__Response *page)
 	}
 	st->pages = pages;
 	st->pages[st->num_pages++] = page;
-	s = realloc(st->sessions, (st->num_sessions + r->n_sessions + 1) * sizeof(*s));
+	s = apir_array_grow(st->sessions, &st->sessions_cap, st->num_sessions + r->n_sessions + 1,
+			    sizeof(*s));
 	if (!s)
 		return -1;
 	st->sessions = s;
-	q = realloc(st->qps, (st->num_qps + r->n_qps + 1) * sizeof(*q));
+	q = apir_array_grow(st->qps, &st->qps_cap, st->num_qps + r->n_qps + 1, sizeof(*q));
 	if (!q)
 		return -1;
 	st->qps = q;

@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apir/array.h"
 #include "ctl.h"
 
 struct ctl_table {
 	size_t num_cols;
 	size_t num_rows;             /* the header row included */
+	size_t cells_cap;
 	char **cells;                /* num_rows x num_cols, row-major */
 	size_t *width;
 };
@@ -47,7 +49,8 @@ fail:
 /* Splits line at tabs into the table's next row (it takes line). */
 static int table_append(struct ctl_table *t, char *line)
 {
-	char **cells = realloc(t->cells, (t->num_rows + 1) * t->num_cols * sizeof(*cells));
+	char **cells = apir_array_grow(t->cells, &t->cells_cap, (t->num_rows + 1) * t->num_cols,
+				       sizeof(*cells));
 	char *cur = line;
 
 	if (!cells) {

@@ -66,6 +66,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "apir/array.h"
 #include "core.h"
 
 #define MEM_FILE_NAME "apir-process-memory"
@@ -157,23 +158,9 @@ static uintptr_t page_size(void)
 	return (uintptr_t)sysconf(_SC_PAGESIZE);
 }
 
-/* array with room for need elements (reallocated if cap is smaller), or
- * NULL when out of memory (array is then unchanged). */
-static void *grow(void *array, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap * 2 > need ? *cap * 2 : need;
-
-	if (need <= *cap)
-		return array;
-	array = realloc(array, n * elem);
-	if (array)
-		*cap = n;
-	return array;
-}
-
 static int plan_add(struct plan *plan, struct piece piece)
 {
-	struct piece *p = grow(plan->piece, &plan->cap, plan->n + 1, sizeof(*p));
+	struct piece *p = apir_array_grow(plan->piece, &plan->cap, plan->n + 1, sizeof(*p));
 
 	if (!p)
 		return ENOMEM;
@@ -572,7 +559,7 @@ static int held_add(uintptr_t start, uintptr_t end)
 
 	for (size_t j = i; j < mem.nheld && mem.held[j].start < end; j++)
 		need++;
-	runs = grow(mem.held, &mem.held_cap, need, sizeof(*runs));
+	runs = apir_array_grow(mem.held, &mem.held_cap, need, sizeof(*runs));
 	if (!runs)
 		return ENOMEM;
 	mem.held = runs;

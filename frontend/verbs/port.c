@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "apir/array.h"
 #include "apir_verbs.h"
 #include "port.h"
 #include "stream.h"
@@ -36,7 +37,7 @@ struct apir_port {
 	size_t reply_len;
 	int async_fd;
 	struct port_channel *channels;
-	size_t num_channels;
+	size_t num_channels, channels_cap;
 	bool warned_stray;
 };
 
@@ -317,7 +318,7 @@ int apir_port_set_channel(struct apir_port *p, uint32_t handle, int write_end)
 			p->channels[i].fd = write_end;
 			goto out;
 		}
-	c = realloc(p->channels, (p->num_channels + 1) * sizeof(*c));
+	c = apir_array_grow(p->channels, &p->channels_cap, p->num_channels + 1, sizeof(*c));
 	if (!c) {
 		close(write_end);
 		rc = ENOMEM;

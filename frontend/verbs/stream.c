@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The magic-prefixed frame codec of stream.h. The receive buffer holds at
- * most one partial frame plus what one read brought, so it stays small.
+ * most one partial frame plus what one read brought, so it stays small;
+ * frames are taken from its head without moving the rest.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,30 +17,44 @@ void apir_stream_header(uint8_t hdr[APIR_STREAM_HDR], uint32_t len)
 	apir_put_le32(hdr + 4, len);
 }
 
+/* Room for n more bytes behind the buffered ones: consumed bytes are
+ * dropped and the buffer doubles, so that feeding N bytes copies O(N). */
+static int rx_reserve(struct apir_stream_rx *rx, size_t n)
+{
+	size_t cap = rx->cap ? rx->cap : 4096;
+	uint8_t *b;
+
+	if (rx->head + rx->len + n <= rx->cap)
+		return 0;
+	if (rx->head) {
+		memmove(rx->buf, rx->buf + rx->head, rx->len);
+		rx->head = 0;
+		if (rx->len + n <= rx->cap)
+			return 0;
+	}
+	while (cap < rx->len + n)
+		cap *= 2;
+	b = realloc(rx->buf, cap);
+	if (!b)
+		return ENOMEM;
+	rx->buf = b;
+	rx->cap = cap;
+	return 0;
+}
+
 int apir_stream_feed(struct apir_stream_rx *rx, const void *data, size_t n)
 {
-	if (rx->len + n > rx->cap) {
-		size_t cap = rx->cap ? rx->cap : 4096;
-		uint8_t *b;
-
-		while (cap < rx->len + n)
-			cap *= 2;
-		b = realloc(rx->buf, cap);
-		if (!b)
-			return ENOMEM;
-		rx->buf = b;
-		rx->cap = cap;
-	}
+	if (rx_reserve(rx, n))
+		return ENOMEM;
 	if (n) /* data may be NULL for an empty feed */
-		memcpy(rx->buf + rx->len, data, n);
+		memcpy(rx->buf + rx->head + rx->len, data, n);
 	rx->len += n;
 	return 0;
 }
 
 static void rx_consume(struct apir_stream_rx *rx, size_t n)
 {
-	if (rx->len > n) /* buf is still NULL before the first feed */
-		memmove(rx->buf, rx->buf + n, rx->len - n);
+	rx->head = rx->len > n ? rx->head + n : 0;
 	rx->len -= n;
 }
 
@@ -52,9 +67,10 @@ static void rx_seek_magic(struct apir_stream_rx *rx)
 
 	apir_put_le32(magic, APIR_STREAM_MAGIC);
 	for (i = 0; i < rx->len; i++) {
+		const uint8_t *p = rx->buf + rx->head + i;
 		size_t avail = rx->len - i < 4 ? rx->len - i : 4;
 
-		if (memcmp(rx->buf + i, magic, avail) == 0)
+		if (*p == magic[0] && memcmp(p, magic, avail) == 0)
 			break;
 	}
 	rx->skipped += i;
@@ -69,7 +85,7 @@ int apir_stream_next(struct apir_stream_rx *rx, uint8_t **payload, size_t *len)
 		rx_seek_magic(rx);
 		if (rx->len < APIR_STREAM_HDR)
 			return 0;
-		n = apir_get_le32(rx->buf + 4);
+		n = apir_get_le32(rx->buf + rx->head + 4);
 		if (n > APIR_MAX_FRAME) {
 			/* A magic inside garbage: skip it and look further. */
 			rx->skipped += 1;
@@ -81,7 +97,7 @@ int apir_stream_next(struct apir_stream_rx *rx, uint8_t **payload, size_t *len)
 		*payload = malloc(n ? n : 1);
 		if (!*payload)
 			return -ENOMEM;
-		memcpy(*payload, rx->buf + APIR_STREAM_HDR, n);
+		memcpy(*payload, rx->buf + rx->head + APIR_STREAM_HDR, n);
 		*len = n;
 		rx_consume(rx, APIR_STREAM_HDR + n);
 		return 1;

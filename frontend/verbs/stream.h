@@ -21,6 +21,7 @@ void apir_stream_header(uint8_t hdr[APIR_STREAM_HDR], uint32_t len);
  * with apir_stream_next. */
 struct apir_stream_rx {
 	uint8_t *buf;
+	size_t head;         /* buf[head, head + len) is buffered */
 	size_t len;          /* bytes buffered */
 	size_t cap;
 	uint64_t skipped;    /* garbage bytes dropped while resyncing */
