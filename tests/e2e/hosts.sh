@@ -145,9 +145,10 @@ link_ready() {
 		$(ip -n "${E2E_HOST_NS[$1]}" route get "${E2E_HOST_ADDR[$2]}" 2>/dev/null) == *" dev $va "* ]]
 }
 
-# host_wait_reachable FROM TO SECONDS: wait until the FROM-TO link is ready.
+# host_wait_reachable FROM TO SECONDS: wait until the FROM-TO link is ready
+# (SECONDS scaled).
 host_wait_reachable() {
-	local deadline=$((SECONDS + $3))
+	local deadline=$((SECONDS + $(scaled "$3")))
 	until link_ready "$1" "$2"; do
 		((SECONDS < deadline)) || return 1
 		sleep 0.05
@@ -216,7 +217,7 @@ check_pair() {
 
 # FAULT_SLACK_MS: what a fault report may take beyond the QP's own
 # timeout x retry allowance (detection sweeps, scheduling on 2 busy cores).
-FAULT_SLACK_MS=${FAULT_SLACK_MS:-2000}
+FAULT_SLACK_MS=${FAULT_SLACK_MS:-$(scaled 2000)}
 
 # check_fault_report NAME: the requester of an "apir_verbs_check fault"
 # pair (NAME.req) exited 0 after its first error, which was

@@ -21,6 +21,10 @@
 #   APIR_BUILD_DIR   build tree with bin/apird, bin/apir-run, lib/libibverbs.so.1
 #   APIR_SANITIZE=1  force sanitizer mode (otherwise read from CMakeCache.txt)
 #   E2E_TIMEOUT      seconds a single command may run (default 60)
+#   APIR_TIME_FACTOR every wait of the harness and of the tests is this many
+#                    times its figure (default 1; ctest sets it from the
+#                    build's APIR_TEST_TIME_FACTOR: sanitizer builds and runs
+#                    under load are slower, and no test may depend on speed)
 
 set -euo pipefail
 
@@ -32,6 +36,11 @@ APIR_RUN=$APIR_BUILD_DIR/bin/apir-run
 # shellcheck disable=SC2034 # used by the tests (apir_verbs_check)
 E2E_TOOLS_DIR=$APIR_BUILD_DIR/tests/e2e
 E2E_TIMEOUT=${E2E_TIMEOUT:-60}
+export APIR_TIME_FACTOR=${APIR_TIME_FACTOR:-1}
+[[ $APIR_TIME_FACTOR =~ ^[1-9][0-9]*$ ]] || {
+	echo "APIR_TIME_FACTOR must be a positive integer, not '$APIR_TIME_FACTOR'" >&2
+	exit 1
+}
 E2E_NAME=$(basename "${0%.sh}")
 
 E2E_PIDS=()          # leaders of the process groups we started
@@ -48,6 +57,11 @@ APIRD_SOCK=""
 APIRD_LOG=""
 
 e2e_log() { echo "[$E2E_NAME] $*" >&2; }
+
+# scaled SECONDS: SECONDS (an integer) times APIR_TIME_FACTOR. Every
+# timeout goes through it; the harness's wait functions apply it to the
+# figure they are given.
+scaled() { echo $(($1 * APIR_TIME_FACTOR)); }
 fail() { echo "[$E2E_NAME] FAIL: $*" >&2; exit 1; }
 
 # ---- sanitizer mode ----------------------------------------------------------
@@ -180,9 +194,10 @@ spawn_on() {
 }
 
 # wait_for PID [SECONDS]: wait for a spawned process; returns its exit
-# status, or 124 after killing its group when it outlives SECONDS.
+# status, or 124 after killing its group when it outlives SECONDS (scaled).
 wait_for() {
-	local pid=$1 secs=${2:-$E2E_TIMEOUT} deadline rc=0
+	local pid=$1 secs deadline rc=0
+	secs=$(scaled "${2:-$E2E_TIMEOUT}")
 	deadline=$((SECONDS + secs))
 	while e2e_alive "$pid"; do
 		if ((SECONDS >= deadline)); then
@@ -203,7 +218,7 @@ wait_for() {
 # (apird.sock for local) and wait until the socket is there. The log
 # (apird[.HOST].log) is appended to, so a restart keeps the history.
 start_apird_on() {
-	local host=$1 suffix="" sock log pid deadline=$((SECONDS + 10))
+	local host=$1 suffix="" sock log pid deadline=$((SECONDS + $(scaled 10)))
 	shift
 	[[ -x $APIRD ]] || fail "apird not built: $APIRD"
 	host_prefix "$host"
@@ -227,7 +242,7 @@ start_apird_on() {
 	fi
 	until [[ -S $sock ]]; do
 		e2e_alive "$pid" || fail "apird on $host exited during startup"
-		((SECONDS < deadline)) || fail "apird on $host did not create $sock within 10s"
+		((SECONDS < deadline)) || fail "apird on $host did not create $sock within $(scaled 10) s"
 		sleep 0.05
 	done
 }
@@ -239,15 +254,16 @@ e2e_apird_gone() {
 	[[ $1 != local ]] || APIRD_PID=""
 }
 
-# stop_apird_on HOST: SIGTERM, then require exit status 0 within 10 seconds.
+# stop_apird_on HOST: SIGTERM, then require exit status 0 within 10 seconds
+# (scaled).
 stop_apird_on() {
-	local host=$1 pid rc=0 deadline=$((SECONDS + 10))
+	local host=$1 pid rc=0 deadline=$((SECONDS + $(scaled 10)))
 	[[ -v E2E_APIRD_PID[$host] ]] || return 0
 	pid=${E2E_APIRD_PID[$host]}
 	kill -TERM "$pid" 2>/dev/null || true
 	while e2e_alive "$pid"; do
 		if ((SECONDS >= deadline)); then
-			e2e_log "apird on $host did not exit within 10s of SIGTERM"
+			e2e_log "apird on $host did not exit within $(scaled 10) s of SIGTERM"
 			kill_apird_on "$host"
 			return 1
 		fi
@@ -317,12 +333,12 @@ run_apir() { run_apir_on local "$@"; }
 out() { echo "$E2E_DIR/$1.out"; }
 
 # wait_output NAME ERE SECONDS PID: wait until $(out NAME) has a line
-# matching ERE; fails the test if PID exits first or time runs out.
+# matching ERE; fails the test if PID exits first or SECONDS (scaled) pass.
 wait_output() {
-	local deadline=$((SECONDS + $3))
+	local deadline=$((SECONDS + $(scaled "$3")))
 	until grep -Eq -- "$2" "$(out "$1")"; do
 		e2e_alive "$4" || fail "$1 exited before printing /$2/"
-		((SECONDS < deadline)) || fail "$1 did not print /$2/ within $3 s"
+		((SECONDS < deadline)) || fail "$1 did not print /$2/ within $(scaled "$3") s"
 		sleep 0.05
 	done
 }
@@ -348,7 +364,7 @@ pick_port() {
 # wait_listening PORT PID [HOST]: wait until PID's server listens on PORT
 # (in HOST's network namespace, default local).
 wait_listening() {
-	local port=$1 pid=$2 ns=${E2E_HOST_NS[${3:-local}]} deadline=$((SECONDS + E2E_TIMEOUT))
+	local port=$1 pid=$2 ns=${E2E_HOST_NS[${3:-local}]} deadline=$((SECONDS + $(scaled "$E2E_TIMEOUT")))
 	until [[ -n $(ss ${ns:+-N "$ns"} -Hltn "sport = :$port") ]]; do
 		e2e_alive "$pid" || return 1
 		((SECONDS < deadline)) || return 1
@@ -434,9 +450,11 @@ check_pingpong() {
 }
 
 # check_perftest NAME MIN_ROWS: the client printed at least MIN_ROWS result
-# rows, each with a positive last column (message rate in Mpps / 99.9th
-# percentile latency). Not the bandwidth column: perftest prints it in MB/s
-# with two decimals, so a few 2-byte messages on a loaded machine read 0.00.
+# rows: perftest prints a size's row only after all its iterations
+# completed (and exits non-zero on a failed completion, which run_pair
+# checks). The figures in a row are timing, not correctness: on a loaded
+# machine perftest's own clock calibration fails ("Correlation coefficient
+# r^2 < 0.9") and it prints 0.00, inf or nan. Those are logged, never failed.
 check_perftest() {
 	local file rows n
 	file=$(out "$1.client")
@@ -446,8 +464,15 @@ check_perftest() {
 		sed 's/^/    /' "$file" >&2
 		fail "$1: expected >= $2 result rows, got $n"
 	}
-	awk '$NF + 0 <= 0 { print "    zero result: " $0; bad = 1 } END { exit bad }' <<<"$rows" >&2 ||
-		fail "$1: a result is zero"
+	log_unmeasured "$1" "$rows"
+}
+
+# log_unmeasured NAME ROWS: logs the perftest rows whose figures perftest
+# could not measure (a zero, inf or nan in a figure column).
+log_unmeasured() {
+	local bad
+	bad=$(awk '{ for (i = 3; i <= NF; i++) if ($i !~ /^[0-9.]+$/ || $i + 0 <= 0) { print; break } }' <<<"$2")
+	[[ -z $bad ]] || e2e_log "$1: perftest could not time these rows (load; not a failure):$(printf '\n    %s' "$bad")"
 }
 
 # json_check FILE PYTHON ARGS...: evaluates PYTHON with `st` = the JSON in

@@ -45,7 +45,7 @@ cpid=$SPAWNED_PID
 
 # Each side prints its own QPN and its peer's before the first message.
 qpn_of() { sed -En "s/^ *$2 address: .*QPN (0x[0-9a-f]+),.*/\1/p" "$(out "$1")"; }
-deadline=$((SECONDS + E2E_TIMEOUT))
+deadline=$((SECONDS + $(scaled "$E2E_TIMEOUT")))
 until [[ -n $(qpn_of pp.server remote) && -n $(qpn_of pp.client remote) ]]; do
 	e2e_alive "$spid" && e2e_alive "$cpid" || fail "the pingpong pair exited early"
 	((SECONDS < deadline)) || fail "the pingpong pair did not connect"
@@ -69,7 +69,7 @@ for me, peer in ((s, c), (c, s)):
     assert q["ops_sent"] > 0 and q["bytes_sent"] >= 4096 * q["ops_sent"] // 2, q
     assert q["ops_received"] > 0 and q["bytes_received"] > 0, q
 '
-deadline=$((SECONDS + E2E_TIMEOUT))
+deadline=$((SECONDS + $(scaled "$E2E_TIMEOUT")))
 until apirctl_to qps1 qps --json && json_check "$(out qps1)" "$QPS_CHECK" "$sqpn" "$cqpn" "$GID" \
 	2>"$(out qps1.check)"; do
 	((SECONDS < deadline)) || fail "apirctl qps never showed the pair: $(cat "$(out qps1.check)")"
@@ -118,7 +118,7 @@ assert len(st["sessions"]) == 2 and len(st["qps"]) == 2
 
 e2e_kill_group "$cpid"
 e2e_kill_group "$spid"
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + $(scaled 10)))
 until apirctl_to gone sessions --json && json_check "$(out gone)" 'assert not st["sessions"]' 2>/dev/null; do
 	((SECONDS < deadline)) || fail "sessions outlived their clients: $(cat "$(out gone)")"
 	sleep 0.1

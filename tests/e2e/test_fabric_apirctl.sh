@@ -41,7 +41,7 @@ spawn_apir_on B pp.client apir "${PP_ARGS[@]}" -p "$PORT" "${E2E_HOST_ADDR[A]}"
 cpid=$SPAWNED_PID
 
 qpn_of() { sed -En "s/^ *$2 address: .*QPN (0x[0-9a-f]+),.*/\1/p" "$(out "$1")"; }
-deadline=$((SECONDS + E2E_TIMEOUT))
+deadline=$((SECONDS + $(scaled "$E2E_TIMEOUT")))
 until [[ -n $(qpn_of pp.server remote) && -n $(qpn_of pp.client remote) ]]; do
 	e2e_alive "$spid" && e2e_alive "$cpid" || fail "the pingpong pair exited early"
 	((SECONDS < deadline)) || fail "the pingpong pair did not connect"
@@ -66,7 +66,7 @@ assert q["ops_received"] > 0 and q["bytes_received"] > 0, q
 declare -A OTHER=([A]=B [B]=A)
 for h in A B; do
 	o=${OTHER[$h]}
-	deadline=$((SECONDS + E2E_TIMEOUT))
+	deadline=$((SECONDS + $(scaled "$E2E_TIMEOUT")))
 	until apirctl_on "$h" "qps1.$h" qps --json &&
 		json_check "$(out "qps1.$h")" "$QP_CHECK" "${QPN[$h]}" "${QPN[$o]}" "$(gid "$o")" \
 			"$(fabric_addr "$o")" 2>"$(out "qps1.$h.check")"; do
@@ -93,7 +93,7 @@ done
 e2e_kill_group "$cpid"
 e2e_kill_group "$spid"
 for h in A B; do
-	deadline=$((SECONDS + 10))
+	deadline=$((SECONDS + $(scaled 10)))
 	until apirctl_on "$h" "gone.$h" qps --json && json_check "$(out "gone.$h")" 'assert st["qps"] == []' 2>/dev/null; do
 		((SECONDS < deadline)) || fail "QPs on $h outlived their clients: $(cat "$(out "gone.$h")")"
 		sleep 0.1

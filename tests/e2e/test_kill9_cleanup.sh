@@ -31,7 +31,7 @@ expect_match "$(out victim.server)" '[Cc]ompletion with error|[Ff]ailed status|e
 
 apird_alive || fail "apird died when a client was killed"
 # apird logs "session N: ib_write_bw (pid P) closed (...): releasing ...".
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + $(scaled 10)))
 until grep -Eq "session [0-9]+: .*\(pid $cpid\) closed" "$APIRD_LOG"; do
 	((SECONDS < deadline)) || fail "apird log does not show the killed client's session (pid $cpid) closing"
 	sleep 0.1

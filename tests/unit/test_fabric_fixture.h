@@ -13,9 +13,10 @@
 #include <time.h>
 
 #include "test_sw_fixture.h"
+#include "unit.h"
 
 #define FAB_GUEST_B 2
-#define FAB_PUMP_TIMEOUT_NS (5ull * 1000000000ull)
+#define FAB_PUMP_TIMEOUT_NS (5ull * 1000000000ull * apir_unit_time_factor())
 
 static struct apird fab_b;
 

@@ -89,7 +89,7 @@ static pid_t daemon_start(uint32_t spin_us)
 		apird_daemon_fini(&d);
 		_exit(rc ? 11 : 0);
 	}
-	for (int i = 0; i < 200; i++) {
+	for (unsigned int i = 0; i < 200 * apir_unit_time_factor(); i++) {
 		int fd = connect_to(sock_path);
 
 		if (fd >= 0) {
@@ -173,7 +173,7 @@ static void session_close(struct session_fds *s)
 
 static bool wait_sleeping(const struct session_fds *s, uint32_t want)
 {
-	for (int i = 0; i < 1000; i++) {
+	for (unsigned int i = 0; i < 1000 * apir_unit_time_factor(); i++) {
 		if (atomic_load(&s->page->engine_sleeping) == want)
 			return true;
 		sleep_ms(1);

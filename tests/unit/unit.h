@@ -6,11 +6,23 @@
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 struct apir_unit_suite {
 	const char *name;
 	CU_TestInfo *tests;
 };
+
+/* How many times longer than its figure a test may wait for something:
+ * APIR_TIME_FACTOR, which ctest sets (sanitizer builds and runs under load
+ * are slower; no test may depend on the speed of the machine). */
+static inline unsigned int apir_unit_time_factor(void)
+{
+	const char *s = getenv("APIR_TIME_FACTOR");
+	long f = s ? strtol(s, NULL, 10) : 1;
+
+	return f > 0 && f < 1000 ? (unsigned int)f : 1;
+}
 
 static inline int apir_unit_run(const struct apir_unit_suite *suites)
 {

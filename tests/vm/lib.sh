@@ -10,7 +10,8 @@
 # Environment (set by ctest, see tests/vm/CMakeLists.txt):
 #   APIR_BUILD_DIR   build tree with lib/libibverbs.so.1; the image goes to
 #                    APIR_BUILD_DIR/vm-image
-#   VM_TIMEOUT       seconds a guest may run (default 55)
+#   VM_TIMEOUT       seconds a guest may run (default 55; scaled by
+#                    APIR_TIME_FACTOR like every wait of the e2e harness)
 
 source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 
@@ -61,7 +62,7 @@ spawn_vm() {
 	VM_CONSOLE=$E2E_DIR/$tag.console.log
 	VM_RAM_FILES+=("/dev/shm/apir-vm-$name")
 	spawn "$tag.vm" "$APIR_VM" run --image "$VM_IMAGE" --apird-socket "$sock" --name "$name" \
-		--timeout "$VM_TIMEOUT" --console-log "$VM_CONSOLE" --cmd "$cmd" "$@"
+		--timeout "$(scaled "$VM_TIMEOUT")" --console-log "$VM_CONSOLE" --cmd "$cmd" "$@"
 	VM_PID=$SPAWNED_PID
 }
 
@@ -77,12 +78,12 @@ console_lacks() {
 }
 
 # wait_console ERE SECONDS: wait until the guest console has a line
-# matching ERE; fails the test if the VM exits first or time runs out.
+# matching ERE; fails the test if the VM exits first or SECONDS (scaled) pass.
 wait_console() {
-	local deadline=$((SECONDS + $2))
+	local deadline=$((SECONDS + $(scaled "$2")))
 	until [[ -f $VM_CONSOLE ]] && tr -d '\r' <"$VM_CONSOLE" | grep -E -- "$1" >/dev/null; do
 		e2e_alive "$VM_PID" || fail "the VM exited before its console showed /$1/"
-		((SECONDS < deadline)) || fail "the VM console did not show /$1/ within $2 s"
+		((SECONDS < deadline)) || fail "the VM console did not show /$1/ within $(scaled "$2") s"
 		sleep 0.05
 	done
 }

@@ -61,7 +61,7 @@ print(b[0], sum(q["bytes_sent"] for q in st["qps"] if q["session"] == b[0]))
 '
 }
 
-deadline=$((SECONDS + VM_TIMEOUT))
+deadline=$((SECONDS + $(scaled "$VM_TIMEOUT")))
 until read -r b_id sent < <(b_sent 2>/dev/null) && ((sent > 0)); do
 	e2e_alive "$pid_b" || fail "guest B exited before its transfer showed in apirctl"
 	((SECONDS < deadline)) || fail "guest B's transfer never showed in apirctl"

@@ -49,7 +49,7 @@ qp = [q for q in st["qps"] if q["session"] == ss[0]["id"]]
 assert len(qp) == 1 and qp[0]["bytes_sent"] > int(args[1]), qp
 print(qp[0]["bytes_sent"])
 '
-deadline=$((SECONDS + E2E_TIMEOUT))
+deadline=$((SECONDS + $(scaled "$E2E_TIMEOUT")))
 until apirctl_json before status && json_check "$(out before)" "$GUEST_QP" "$victim" 0 \
 	>"$(out sent)" 2>"$(out before.check)"; do
 	((SECONDS < deadline)) || fail "the guest's transfer never showed in apirctl: $(cat "$(out before.check)")"
@@ -65,7 +65,7 @@ json_check "$(out before2)" "$GUEST_QP" "$victim" "$(cat "$(out sent)")" >/dev/n
 gate_open kill
 wait_console '^victim killed: status 137$' 30
 t0=$SECONDS
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + $(scaled 10)))
 until apirctl_json after sessions && json_check "$(out after)" '
 assert not [s for s in st["sessions"] if s["transport"] == "virtio-serial"], st["sessions"]
 ' 2>"$(out after.check)"; do

@@ -724,7 +724,7 @@ static bool check_after_fault(struct vp_pair *p)
 static int run_fault(struct vp_pair *p, double max_seconds)
 {
 	const size_t len = 65536;
-	double start = now_ms(), last_ok = start, wait_s = retry_bound_ms(&p->qp) * 4e-3 + 20;
+	double start = now_ms(), last_ok = start, wait_s = retry_bound_ms(&p->qp) * 4e-3 + 20.0 * vp_time_factor();
 	struct ibv_sge sge = local_sge(&p->req, 0, len);
 	struct ibv_send_wr *bad, wr;
 	struct ibv_wc wc;

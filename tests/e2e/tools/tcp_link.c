@@ -12,8 +12,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "verbs_pair.h"
+
 /* A responder waiting for a completion answers within VP_WAIT_SECONDS; a
- * peer that says nothing for this long is gone (a cut link sends no FIN). */
+ * peer that says nothing for this long (times vp_time_factor()) is gone (a
+ * cut link sends no FIN). */
 #define TCP_LINK_TIMEOUT_S 60
 
 static int fail_errno(const char *what)
@@ -25,7 +28,7 @@ static int fail_errno(const char *what)
 /* Small request/reply messages: no Nagle delay, bounded waits. */
 static int tune(int fd)
 {
-	struct timeval tv = { .tv_sec = TCP_LINK_TIMEOUT_S };
+	struct timeval tv = { .tv_sec = (time_t)TCP_LINK_TIMEOUT_S * vp_time_factor() };
 	int one = 1;
 
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ||

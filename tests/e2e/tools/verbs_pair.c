@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -206,6 +207,14 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+unsigned int vp_time_factor(void)
+{
+	const char *s = getenv("APIR_TIME_FACTOR");
+	long f = s ? strtol(s, NULL, 10) : 1;
+
+	return f > 0 && f < 1000 ? (unsigned int)f : 1;
 }
 
 int vp_poll_wc(struct vp_endpoint *e, struct ibv_wc *wc, double seconds)

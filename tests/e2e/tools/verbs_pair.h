@@ -21,7 +21,7 @@
 #define VP_QUEUE_DEPTH 128u
 #define VP_MAX_SGE 4u
 #define VP_INLINE 64u
-#define VP_WAIT_SECONDS 10
+#define VP_WAIT_SECONDS 10           /* times vp_time_factor() */
 
 struct vp_endpoint {
 	const char *name;
@@ -98,12 +98,16 @@ int vp_reconnect(struct vp_pair *p);
  * another WR. */
 int vp_send_wait(struct vp_pair *p, struct ibv_send_wr *wr);
 
+/* How many times longer than its figure a wait may take: the test suite's
+ * APIR_TIME_FACTOR (sanitizer builds, runs under load), 1 if unset. */
+unsigned int vp_time_factor(void);
+
 /* Waits up to seconds for one completion on an endpoint's CQ. Returns 0 or
  * -1 (timeout or poll error). */
 int vp_poll_wc(struct vp_endpoint *e, struct ibv_wc *wc, double seconds);
 static inline int vp_wait_wc(struct vp_endpoint *e, struct ibv_wc *wc)
 {
-	return vp_poll_wc(e, wc, VP_WAIT_SECONDS);
+	return vp_poll_wc(e, wc, VP_WAIT_SECONDS * vp_time_factor());
 }
 
 /* Polls for up to ms milliseconds and discards whatever completes (flushed
