@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "apir/log.h"
+#include "apir/stream.h"
 #include "apir/wire.h"
 #include "dispatch.h"
 #include "session.h"
@@ -24,9 +25,8 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
-#define STREAM_HDR 8u
 /* Enough for one whole frame behind an incomplete one. */
-#define IN_CAP (2u * (STREAM_HDR + APIR_MAX_FRAME))
+#define IN_CAP (2u * (APIR_STREAM_HDR + APIR_MAX_FRAME))
 /* What may wait for a guest that does not read: responses beyond it end the
  * session (as an unread unix socket does), events beyond EVENT_LIMIT are
  * dropped like events on a full pipe. */
@@ -93,7 +93,7 @@ void apird_vm_disconnect(struct apird_vm_conn *conn, const char *why)
 /* End of the queued frame that starts at off. */
 static size_t frame_end(const struct apird_vm_conn *conn, size_t off)
 {
-	return off + STREAM_HDR + apir_get_le32(conn->out + off + 4);
+	return off + APIR_STREAM_HDR + apir_get_le32(conn->out + off + 4);
 }
 
 static void watch_output(struct apird_vm_conn *conn, bool on)
@@ -168,15 +168,14 @@ static int queue_frame(struct apird_vm_conn *conn, const void *payload, size_t l
 		return -EPIPE;
 	if (len > APIR_MAX_FRAME)
 		return -EMSGSIZE;
-	if (conn->out_len - conn->out_head + STREAM_HDR + len > limit)
+	if (conn->out_len - conn->out_head + APIR_STREAM_HDR + len > limit)
 		return -EAGAIN;
-	rc = reserve_output(conn, STREAM_HDR + len);
+	rc = reserve_output(conn, APIR_STREAM_HDR + len);
 	if (rc)
 		return rc;
-	apir_put_le32(conn->out + conn->out_len, APIR_STREAM_MAGIC);
-	apir_put_le32(conn->out + conn->out_len + 4, (uint32_t)len);
-	memcpy(conn->out + conn->out_len + STREAM_HDR, payload, len);
-	conn->out_len += STREAM_HDR + len;
+	apir_stream_header(conn->out + conn->out_len, (uint32_t)len);
+	memcpy(conn->out + conn->out_len + APIR_STREAM_HDR, payload, len);
+	conn->out_len += APIR_STREAM_HDR + len;
 	flush_output(conn);
 	return conn->failed ? -EPIPE : 0;
 }
@@ -313,10 +312,10 @@ static size_t whole_frame(const struct apird_vm_conn *conn, size_t off)
 {
 	size_t len;
 
-	if (conn->in_len - off < STREAM_HDR)
+	if (conn->in_len - off < APIR_STREAM_HDR)
 		return 0;
 	len = apir_get_le32(conn->in + off + 4);
-	return conn->in_len - off >= STREAM_HDR + len ? STREAM_HDR + len : 0;
+	return conn->in_len - off >= APIR_STREAM_HDR + len ? APIR_STREAM_HDR + len : 0;
 }
 
 /* A guest process killed mid-write leaves a frame that never completes;
@@ -324,7 +323,7 @@ static size_t whole_frame(const struct apird_vm_conn *conn, size_t off)
  * incomplete frame means that frame is dead. Returns its offset or 0. */
 static size_t hello_behind(const struct apird_vm_conn *conn, size_t off)
 {
-	for (size_t p = find_magic(conn, off + 1); p + STREAM_HDR <= conn->in_len;
+	for (size_t p = find_magic(conn, off + 1); p + APIR_STREAM_HDR <= conn->in_len;
 	     p = find_magic(conn, p + 1)) {
 		size_t n = whole_frame(conn, p);
 		Apir__Request *req;
@@ -332,7 +331,7 @@ static size_t hello_behind(const struct apird_vm_conn *conn, size_t off)
 
 		if (!n || apir_get_le32(conn->in + p + 4) > APIR_MAX_FRAME)
 			continue;
-		req = apir__request__unpack(NULL, n - STREAM_HDR, conn->in + p + STREAM_HDR);
+		req = apir__request__unpack(NULL, n - APIR_STREAM_HDR, conn->in + p + APIR_STREAM_HDR);
 		hello = req && req->body_case == APIR__REQUEST__BODY_HELLO;
 		if (req)
 			apir__request__free_unpacked(req, NULL);
@@ -354,7 +353,7 @@ static void serve_input(struct apird_vm_conn *conn)
 		if (p != pos)
 			log_garbage(conn, "bytes that are not a frame");
 		pos = p;
-		if (conn->in_len - pos < STREAM_HDR)
+		if (conn->in_len - pos < APIR_STREAM_HDR)
 			break;
 		if (apir_get_le32(conn->in + pos + 4) > APIR_MAX_FRAME) {
 			log_garbage(conn, "an oversized frame header");
@@ -370,13 +369,13 @@ static void serve_input(struct apird_vm_conn *conn)
 			pos = behind;
 			continue;
 		}
-		req = apir__request__unpack(NULL, n - STREAM_HDR, conn->in + pos + STREAM_HDR);
+		req = apir__request__unpack(NULL, n - APIR_STREAM_HDR, conn->in + pos + APIR_STREAM_HDR);
 		if (!req) {
 			log_garbage(conn, "a frame that does not decode");
 			pos++;
 			continue;
 		}
-		serve_request(conn, req, conn->in + pos + STREAM_HDR, n - STREAM_HDR);
+		serve_request(conn, req, conn->in + pos + APIR_STREAM_HDR, n - APIR_STREAM_HDR);
 		pos += n;
 	}
 	memmove(conn->in, conn->in + pos, conn->in_len - pos);

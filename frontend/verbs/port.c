@@ -17,7 +17,7 @@
 #include "apir/array.h"
 #include "apir_verbs.h"
 #include "port.h"
-#include "stream.h"
+#include "apir/stream.h"
 
 struct port_channel {
 	uint32_t handle;

@@ -13,7 +13,7 @@
 
 #include "apir_verbs.h"
 #include "port.h"
-#include "stream.h"
+#include "apir/stream.h"
 #include "unit.h"
 
 static struct apir_port *port;

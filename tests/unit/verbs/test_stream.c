@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "apir/wire.h"
-#include "stream.h"
+#include "apir/stream.h"
 #include "unit.h"
 
 /* Appends a frame whose payload is len bytes of value fill. */

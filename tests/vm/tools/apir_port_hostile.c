@@ -32,7 +32,7 @@
 #include "apir/ring.h"
 #include "apir/wire.h"
 #include "guest_mem.h"
-#include "stream.h"
+#include "apir/stream.h"
 
 #define PAGE APIR_PAGE_SIZE
 #define REPLY_TIMEOUT_MS 10000

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "apir/wire.h"
-#include "stream.h"
+#include "apir/stream.h"
 
 void apir_stream_header(uint8_t hdr[APIR_STREAM_HDR], uint32_t len)
 {

@@ -4,7 +4,7 @@
  * APIR_STREAM_MAGIC (LE32), payload length (LE32), payload. A receiver that
  * finds anything but the magic where a frame should start skips forward to
  * the next magic, so a writer killed mid-frame costs one frame, not the
- * stream. Private to frontend/verbs.
+ * stream. Used by both ends: the guest frontend and apird's VM connection.
  */
 #ifndef APIR_STREAM_H
 #define APIR_STREAM_H
