@@ -1,30 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers the CQ, QP and SRQ code share: create calls for an object with a
- * shared area (whose memory the transport provides), and the checks made
- * before trusting a ring's layout.
+ * Objects with a shared area (a frontend's rings): their create calls,
+ * whose memory the transport provides, and the checks made before trusting
+ * a ring's layout.
  */
 #include <errno.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "apir/log.h"
+#include "conn.h"
 #include "guest_mem.h"
-#include "queues.h"
 
-static int apir_reply_check(Apir__Response *resp, Apir__Response__BodyCase want)
-{
-	if (want != APIR__RESPONSE__BODY__NOT_SET && resp->body_case != want) {
-		apir_warn("apird replied with body %d, expected %d", (int)resp->body_case, (int)want);
-		return EPROTO;
-	}
-	return 0;
-}
-
-int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
+int apir_rpc_create(struct apir_session *s, Apir__Request *req,
 		    Apir__Response__BodyCase want, Apir__Response **resp,
 		    struct apir_area *area, Apir__GpaExtent ***ring, size_t *n_ring)
 {
-	const struct apir_transport *t = actx->conn.t;
+	const struct apir_transport *t = s->conn.t;
 	int fds[1];
 	unsigned int nfds = 0;
 	int rc;
@@ -35,7 +26,7 @@ int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
 		return rc;
 	*ring = area->gpa.ext;
 	*n_ring = area->gpa.n;
-	rc = apir_rpc(actx, req, NULL, 0, resp, fds, &nfds, t->ring_fds);
+	rc = apir_rpc(s, req, NULL, 0, resp, fds, &nfds, t->ring_fds);
 	if (rc) {
 		t->area_discard(area);
 		return rc;
@@ -46,8 +37,7 @@ int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
 		rc = EPROTO;
 	}
 	if (rc) {
-		for (unsigned int i = 0; i < nfds; i++)
-			close(fds[i]);
+		apir_close_fds(fds, nfds);
 		apir__response__free_unpacked(*resp, NULL);
 		*resp = NULL;
 		t->area_discard(area);
@@ -57,24 +47,24 @@ int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
 	return 0;
 }
 
-void *apir_area_map(struct apir_context *actx, struct apir_area *area,
+void *apir_area_map(struct apir_session *s, struct apir_area *area,
 		    uint64_t area_size, size_t expect)
 {
 	if (expect != area->len) {
 		apir_warn("apird granted rings of %zu bytes, %zu were asked for", expect, area->len);
-		apir_area_drop(actx, area);
+		apir_area_drop(s, area);
 		errno = EPROTO;
 		return NULL;
 	}
-	return actx->conn.t->area_finish(area, area_size);
+	return s->conn.t->area_finish(area, area_size);
 }
 
-void apir_area_drop(struct apir_context *actx, struct apir_area *area)
+void apir_area_drop(struct apir_session *s, struct apir_area *area)
 {
 	if (area->fd >= 0)
 		close(area->fd);
 	area->fd = -1;
-	actx->conn.t->area_discard(area);
+	s->conn.t->area_discard(area);
 }
 
 void apir_area_unmap(void *base, size_t len)
@@ -89,38 +79,6 @@ uint32_t apir_ring_pow2(uint32_t n)
 	while (e < n && e < (1u << 31))
 		e <<= 1;
 	return e;
-}
-
-int apir_rpc_simple(struct apir_context *actx, Apir__Request *req,
-		    Apir__Response__BodyCase want, Apir__Response **resp)
-{
-	Apir__Response *r = NULL;
-	unsigned int nfds = 0;
-	int rc = apir_rpc(actx, req, NULL, 0, &r, NULL, &nfds, 0);
-
-	if (rc)
-		return rc;
-	rc = apir_reply_check(r, want);
-	if (rc || !resp)
-		apir__response__free_unpacked(r, NULL);
-	else
-		*resp = r;
-	return rc;
-}
-
-void *apir_map_checked(int fd, uint64_t area_size, size_t expect)
-{
-	struct stat st;
-
-	/* A memfd shorter than the layout would turn ring accesses into SIGBUS. */
-	if (area_size != expect || fstat(fd, &st) || (uint64_t)st.st_size < expect) {
-		apir_warn("apird shared area is %llu bytes, the ring layout needs %zu",
-			  (unsigned long long)area_size, expect);
-		close(fd);
-		errno = EPROTO;
-		return NULL;
-	}
-	return apir_map_area(fd, expect);
 }
 
 bool apir_ring_ctrl_ok(const struct apir_ring_ctrl *ring, uint32_t entries,
@@ -139,11 +97,4 @@ bool apir_ring_entries_ok(uint32_t entries, uint32_t asked)
 		return true;
 	apir_warn("apird chose a ring of %u entries for %u requested", entries, asked);
 	return false;
-}
-
-int apir_destroy_result(struct apir_context *actx, int rpc_rc)
-{
-	if (rpc_rc && apir_device_dead(actx))
-		return 0;
-	return rpc_rc;
 }

@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control connection of a context: framed apir.Request/apir.Response
- * pairs over the context's transport (transport.h), one call at a time. Any transport failure marks the connection dead for good: apird
- * keeps no state for a session whose socket broke, so a retry could only
- * act on objects that no longer exist.
+ * The control connection of a session: framed apir.Request/apir.Response
+ * pairs over the session's transport (apir/client_transport.h), one call
+ * at a time. Any transport failure marks the connection dead for good:
+ * apird keeps no state for a session whose connection broke, so a retry
+ * could only act on objects that no longer exist.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
-#include "apir_verbs.h"
+#include "apir/log.h"
+#include "conn.h"
 
 int apir_conn_connect(struct apir_conn *c, const struct apir_transport *t, const char *path)
 {
 	int rc;
 
+	c->t = NULL;
 	c->sock = -1;
-	c->port = NULL;
+	c->priv = NULL;
 	c->next_id = 1;
 	rc = t->open(c, path);
 	if (rc)
@@ -27,11 +29,6 @@ int apir_conn_connect(struct apir_conn *c, const struct apir_transport *t, const
 	pthread_mutex_init(&c->lock, NULL);
 	atomic_store(&c->dead, false);
 	return 0;
-}
-
-int apir_conn_open(struct apir_conn *c, const char *socket_path)
-{
-	return apir_conn_connect(c, &apir_transport_unix, socket_path);
 }
 
 void apir_conn_close(struct apir_conn *c)
@@ -68,7 +65,7 @@ static int conn_send(struct apir_conn *c, Apir__Request *req, const int *fds,
 	return rc ? apir_conn_fail(c, "send", -rc) : 0;
 }
 
-static void close_fds(const int *fds, unsigned int n)
+void apir_close_fds(const int *fds, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
 		close(fds[i]);
@@ -87,7 +84,7 @@ static int conn_recv(struct apir_conn *c, uint64_t id, Apir__Response **resp,
 	free(f->buf);
 	f->buf = NULL;
 	if (!*resp || (*resp)->id != id || (*resp)->num_fds != f->num_fds) {
-		close_fds(f->fds, f->num_fds);
+		apir_close_fds(f->fds, f->num_fds);
 		if (*resp)
 			apir__response__free_unpacked(*resp, NULL);
 		*resp = NULL;
@@ -110,7 +107,7 @@ static int conn_result(Apir__Response **resp, struct apir_frame *f, int *out_fds
 			*num_out_fds = f->num_fds;
 		return 0;
 	}
-	close_fds(f->fds, f->num_fds);
+	apir_close_fds(f->fds, f->num_fds);
 	if (status == 0) {
 		apir_warn("apird sent %u fds, at most %u expected", f->num_fds, max_out_fds);
 		status = EPROTO;
@@ -124,12 +121,12 @@ static int conn_result(Apir__Response **resp, struct apir_frame *f, int *out_fds
 	return status;
 }
 
-int apir_rpc(struct apir_context *actx, Apir__Request *req,
+int apir_rpc(struct apir_session *s, Apir__Request *req,
 	     const int *fds, unsigned int num_fds,
 	     Apir__Response **resp, int *out_fds, unsigned int *num_out_fds,
 	     unsigned int max_out_fds)
 {
-	struct apir_conn *c = &actx->conn;
+	struct apir_conn *c = &s->conn;
 	struct apir_frame f = { 0 };
 	int rc;
 
@@ -154,32 +151,28 @@ int apir_rpc(struct apir_context *actx, Apir__Request *req,
 	return conn_result(resp, &f, out_fds, num_out_fds, max_out_fds);
 }
 
-bool apir_device_dead(struct apir_context *actx)
+int apir_reply_check(const Apir__Response *resp, Apir__Response__BodyCase want)
 {
-	struct apir_conn *c = &actx->conn;
-
-	if (atomic_load_explicit(&c->dead, memory_order_relaxed))
-		return true;
-	if (actx->page && atomic_load_explicit(&actx->page->device_fatal, memory_order_acquire)) {
-		apir_conn_fail(c, "apird", ESHUTDOWN);
-		return true;
+	if (want != APIR__RESPONSE__BODY__NOT_SET && resp->body_case != want) {
+		apir_warn("apird replied with body %d, expected %d", (int)resp->body_case, (int)want);
+		return EPROTO;
 	}
-	if (c->t->hung_up(c)) {
-		apir_conn_fail(c, "apird", ECONNRESET);
-		return true;
-	}
-	return false;
+	return 0;
 }
 
-void *apir_map_area(int fd, size_t len)
+int apir_rpc_simple(struct apir_session *s, Apir__Request *req,
+		    Apir__Response__BodyCase want, Apir__Response **resp)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	int err = errno;
+	Apir__Response *r = NULL;
+	unsigned int nfds = 0;
+	int rc = apir_rpc(s, req, NULL, 0, &r, NULL, &nfds, 0);
 
-	close(fd);
-	if (p == MAP_FAILED) {
-		errno = err;
-		return NULL;
-	}
-	return p;
+	if (rc)
+		return rc;
+	rc = apir_reply_check(r, want);
+	if (rc || !resp)
+		apir__response__free_unpacked(r, NULL);
+	else
+		*resp = r;
+	return rc;
 }

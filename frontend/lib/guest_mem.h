@@ -2,22 +2,15 @@
 /*
  * Guest memory for the virtio-serial transport: apird reaches a guest
  * process's memory through the VM's RAM file, so what the frontend shares
- * is named by guest-physical extents. Private to frontend/verbs.
+ * is named by guest-physical extents. Private to frontend/lib (and tools
+ * that speak the guest's protocol by hand).
  */
 #ifndef APIR_GUEST_MEM_H
 #define APIR_GUEST_MEM_H
 
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
-#include "apir.pb-c.h"
-
-/* Guest-physical extents of some pages, as apir.GpaExtent messages. */
-struct apir_gpa_list {
-	Apir__GpaExtent **ext;    /* n pointers into one allocation */
-	size_t n;
-};
+#include "apir/client_transport.h"
 
 /*
  * Locks the pages covering [addr, addr + len) into memory (mlock: resident,

@@ -14,10 +14,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "apir.pb-c.h"
 #include "apir/array.h"
-#include "apir_verbs.h"
-#include "port.h"
+#include "apir/log.h"
+#include "apir/ring.h"
 #include "apir/stream.h"
+#include "apir/wire.h"
+#include "port.h"
 
 struct port_channel {
 	uint32_t handle;

@@ -4,7 +4,7 @@
  * out under a lock, and a reader thread that hands each response to the
  * call waiting for its id and turns unsolicited Events into records on
  * local pipes (completion channels, the async event pipe), so applications
- * see the same fds as on the unix transport. Private to frontend/verbs.
+ * see the same fds as on the unix transport. Private to frontend/lib.
  */
 #ifndef APIR_PORT_H
 #define APIR_PORT_H

@@ -55,6 +55,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +69,8 @@
 #include <unistd.h>
 
 #include "apir/array.h"
-#include "core.h"
+#include "apir/log.h"
+#include "procmem.h"
 
 #define MEM_FILE_NAME "apir-process-memory"
 /* Above every user address 64-bit Linux hands out (47 bits, 56 with x86-64
@@ -599,7 +602,7 @@ static void held_remove(uintptr_t start, uintptr_t end)
 
 /* ---- interface ---------------------------------------------------------------- */
 
-int apir_mr_share_acquire(void *addr, size_t len, int *fd, uint64_t *fd_offset)
+int apir_procmem_acquire(void *addr, size_t len, int *fd, uint64_t *fd_offset)
 {
 	uintptr_t a = (uintptr_t)addr, pg = page_size(), start, end;
 	int rc;
@@ -622,7 +625,7 @@ int apir_mr_share_acquire(void *addr, size_t len, int *fd, uint64_t *fd_offset)
 	return rc;
 }
 
-void apir_mr_share_release(void *addr, size_t len)
+void apir_procmem_release(void *addr, size_t len)
 {
 	uintptr_t a = (uintptr_t)addr, pg = page_size();
 
@@ -632,7 +635,7 @@ void apir_mr_share_release(void *addr, size_t len)
 	pthread_mutex_unlock(&mem_lock);
 }
 
-void apir_mr_share_use_maps_text(void)
+void apir_procmem_use_maps_text(void)
 {
 	pthread_mutex_lock(&mem_lock);
 	mem.force_maps_text = true;

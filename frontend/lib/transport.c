@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Which transport a process uses, chosen once at device discovery. */
+/* Which transport a process uses: a frontend chooses once (verbs: at
+ * device discovery). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "apir_verbs.h"
+#include "apir/client.h"
+#include "apir/log.h"
 
 #define APIR_VIRTIO_PORT_PATH "/dev/virtio-ports/" APIR_VIRTIO_PORT_NAME
 

@@ -3,8 +3,8 @@
  * The unix-socket transport: apird's control socket on the same host.
  * apird creates the shared memory (session page, rings) and sends memfds;
  * the frontend sends its own memory as the process memory file
- * (mr_share.c), completion channels' pipe write ends, and receives the
- * doorbell eventfd and the async event pipe.
+ * (procmem.c), event channels' pipe write ends, and receives the doorbell
+ * eventfd and the async event pipe.
  */
 #include <errno.h>
 #include <poll.h>
@@ -15,8 +15,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "core.h"
-#include "queues.h"
+#include "apir/log.h"
+#include "conn.h"
+#include "procmem.h"
 
 enum { HELLO_FD_PAGE, HELLO_FD_DOORBELL, HELLO_FD_ASYNC, HELLO_NUM_FDS };
 _Static_assert(HELLO_NUM_FDS == APIR_HELLO_FDS, "HelloReply fds");
@@ -85,15 +86,15 @@ static bool unix_hung_up(struct apir_conn *c)
 	return recv(c->sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
-static int unix_hello_prepare(struct apir_context *actx, Apir__Hello *hello)
+static int unix_hello_prepare(struct apir_session *s, Apir__Hello *hello)
 {
-	(void)actx;
+	(void)s;
 	hello->transport = "unix";
 	return 0;
 }
 
 /* [session page, doorbell, async pipe]. */
-static int unix_hello_finish(struct apir_context *actx, Apir__Hello *hello, int rc,
+static int unix_hello_finish(struct apir_session *s, Apir__Hello *hello, int rc,
 			     const int *fds, unsigned int num_fds)
 {
 	void *page;
@@ -103,8 +104,7 @@ static int unix_hello_finish(struct apir_context *actx, Apir__Hello *hello, int 
 		return rc;
 	if (num_fds != HELLO_NUM_FDS) {
 		apir_warn("malformed handshake reply from apird (%u fds)", num_fds);
-		for (unsigned int i = 0; i < num_fds; i++)
-			close(fds[i]);
+		apir_close_fds(fds, num_fds);
 		return EPROTO;
 	}
 	/* Only apird writes the session page: map it read-only. */
@@ -116,45 +116,45 @@ static int unix_hello_finish(struct apir_context *actx, Apir__Hello *hello, int 
 		close(fds[HELLO_FD_ASYNC]);
 		return rc;
 	}
-	actx->page = page;
-	actx->doorbell_fd = fds[HELLO_FD_DOORBELL];
-	actx->vctx.context.async_fd = fds[HELLO_FD_ASYNC];
+	s->page = page;
+	s->doorbell_fd = fds[HELLO_FD_DOORBELL];
+	s->async_fd = fds[HELLO_FD_ASYNC];
 	return 0;
 }
 
-static void unix_session_end(struct apir_context *actx)
+static void unix_session_end(struct apir_session *s)
 {
-	if (actx->page)
-		munmap(actx->page, APIR_PAGE_SIZE);
-	actx->page = NULL;
-	if (actx->doorbell_fd >= 0)
-		close(actx->doorbell_fd);
-	actx->doorbell_fd = -1;
-	if (actx->vctx.context.async_fd >= 0)
-		close(actx->vctx.context.async_fd);
-	actx->vctx.context.async_fd = -1;
+	if (s->page)
+		munmap(s->page, APIR_PAGE_SIZE);
+	s->page = NULL;
+	if (s->doorbell_fd >= 0)
+		close(s->doorbell_fd);
+	s->doorbell_fd = -1;
+	if (s->async_fd >= 0)
+		close(s->async_fd);
+	s->async_fd = -1;
 }
 
-static void unix_doorbell(struct apir_context *actx)
+static void unix_doorbell(struct apir_session *s)
 {
 	uint64_t one = 1;
-	ssize_t rc = write(actx->doorbell_fd, &one, sizeof(one));
+	ssize_t rc = write(s->doorbell_fd, &one, sizeof(one));
 
 	(void)rc; /* a full eventfd counter already wakes apird */
 }
 
 /* The write end went to apird, which keeps its own copy. */
-static int unix_channel_attach(struct apir_context *actx, uint32_t handle, int write_end)
+static int unix_channel_attach(struct apir_session *s, uint32_t handle, int write_end)
 {
-	(void)actx;
+	(void)s;
 	(void)handle;
 	close(write_end);
 	return 0;
 }
 
-static void unix_channel_detach(struct apir_context *actx, uint32_t handle)
+static void unix_channel_detach(struct apir_session *s, uint32_t handle)
 {
-	(void)actx;
+	(void)s;
 	(void)handle;
 }
 
@@ -165,12 +165,35 @@ static int unix_area_prepare(struct apir_area *a)
 	return 0;
 }
 
+/* A memfd shorter than the layout would turn ring accesses into SIGBUS. */
+static bool area_fd_ok(int fd, uint64_t area_size, size_t expect)
+{
+	struct stat st;
+
+	if (area_size == expect && fstat(fd, &st) == 0 && (uint64_t)st.st_size >= expect)
+		return true;
+	apir_warn("apird shared area is %llu bytes, the ring layout needs %zu",
+		  (unsigned long long)area_size, expect);
+	return false;
+}
+
+/* Maps the area's memfd (closed either way) once apird's area_size is the
+ * one the ring layout gives. */
 static void *unix_area_finish(struct apir_area *a, uint64_t area_size)
 {
-	int fd = a->fd;
+	int fd = a->fd, err = EPROTO;
+	void *p = MAP_FAILED;
 
 	a->fd = -1;
-	return apir_map_checked(fd, area_size, a->len);
+	if (area_fd_ok(fd, area_size, a->len)) {
+		p = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		err = errno;
+	}
+	close(fd);
+	if (p != MAP_FAILED)
+		return p;
+	errno = err;
+	return NULL;
 }
 
 static void unix_area_discard(struct apir_area *a)
@@ -181,7 +204,7 @@ static void unix_area_discard(struct apir_area *a)
 static int unix_mem_acquire(void *addr, size_t len, struct apir_mem_ref *ref)
 {
 	ref->pages = (struct apir_gpa_list){ 0 };
-	return apir_mr_share_acquire(addr, len, &ref->fd, &ref->offset);
+	return apir_procmem_acquire(addr, len, &ref->fd, &ref->offset);
 }
 
 static void unix_mem_ref_free(struct apir_mem_ref *ref)
@@ -210,5 +233,5 @@ const struct apir_transport apir_transport_unix = {
 	.area_discard = unix_area_discard,
 	.mem_acquire = unix_mem_acquire,
 	.mem_ref_free = unix_mem_ref_free,
-	.mem_release = apir_mr_share_release,
+	.mem_release = apir_procmem_release,
 };

@@ -21,13 +21,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "apir_verbs.h"
+#include "apir/client.h"
+#include "apir/log.h"
+#include "guest_mem.h"
 #include "port.h"
 
 static struct {
 	pthread_mutex_t lock;
 	struct apir_port *port;
 } process_port = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* The connection's port (what virtio_open put in its priv). */
+static struct apir_port *conn_port(const struct apir_conn *c)
+{
+	return c->priv;
+}
 
 static bool virtio_present(const char *path)
 {
@@ -75,7 +83,7 @@ static int virtio_open(struct apir_conn *c, const char *path)
 		apir_dbg("virtio-serial port %s: %s", path, strerror(rc));
 		return rc;
 	}
-	c->port = p;
+	c->priv = p;
 	c->sock = apir_port_fd(p);
 	c->next_id = first_request_id();
 	return 0;
@@ -83,8 +91,8 @@ static int virtio_open(struct apir_conn *c, const char *path)
 
 static void virtio_close(struct apir_conn *c)
 {
-	apir_port_release(c->port);
-	c->port = NULL;
+	apir_port_release(conn_port(c));
+	c->priv = NULL;
 	c->sock = -1;
 }
 
@@ -94,23 +102,23 @@ static int virtio_send(struct apir_conn *c, uint64_t id, const void *buf, size_t
 	(void)fds;
 	if (num_fds)
 		return -EINVAL;   /* callers send fds only where channel_fds says so */
-	apir_port_expect(c->port, id);
-	return apir_port_send(c->port, buf, len);
+	apir_port_expect(conn_port(c), id);
+	return apir_port_send(conn_port(c), buf, len);
 }
 
 static int virtio_recv(struct apir_conn *c, uint64_t id, struct apir_frame *f)
 {
 	(void)id;   /* announced by virtio_send */
 	f->num_fds = 0;
-	return apir_port_wait(c->port, &f->buf, &f->len);
+	return apir_port_wait(conn_port(c), &f->buf, &f->len);
 }
 
 static bool virtio_hung_up(struct apir_conn *c)
 {
-	return apir_port_dead(c->port);
+	return apir_port_dead(conn_port(c));
 }
 
-static int virtio_hello_prepare(struct apir_context *actx, Apir__Hello *hello)
+static int virtio_hello_prepare(struct apir_session *s, Apir__Hello *hello)
 {
 	struct apir_gpa_list gpa;
 	void *page = apir_guest_area_alloc(APIR_PAGE_SIZE);
@@ -119,7 +127,7 @@ static int virtio_hello_prepare(struct apir_context *actx, Apir__Hello *hello)
 	hello->transport = "virtio-serial";
 	if (!page)
 		return errno;
-	actx->page = page;
+	s->page = page;
 	rc = apir_gpa_translate(page, APIR_PAGE_SIZE, &gpa);
 	if (rc)
 		return rc;
@@ -128,7 +136,7 @@ static int virtio_hello_prepare(struct apir_context *actx, Apir__Hello *hello)
 	return 0;
 }
 
-static int virtio_hello_finish(struct apir_context *actx, Apir__Hello *hello, int rc,
+static int virtio_hello_finish(struct apir_session *s, Apir__Hello *hello, int rc,
 			       const int *fds, unsigned int num_fds)
 {
 	struct apir_gpa_list gpa = { .ext = hello->session_page, .n = hello->n_session_page };
@@ -146,23 +154,23 @@ static int virtio_hello_finish(struct apir_context *actx, Apir__Hello *hello, in
 	apir_guest_area_reap();
 	if (pipe2(p, O_CLOEXEC))
 		return errno;
-	apir_port_set_async(actx->conn.port, p[1]);
-	actx->vctx.context.async_fd = p[0];
+	apir_port_set_async(conn_port(&s->conn), p[1]);
+	s->async_fd = p[0];
 	return 0;
 }
 
-static void virtio_session_end(struct apir_context *actx)
+static void virtio_session_end(struct apir_session *s)
 {
-	apir_guest_area_free(actx->page, APIR_PAGE_SIZE);
-	actx->page = NULL;
-	if (actx->vctx.context.async_fd >= 0)
-		close(actx->vctx.context.async_fd);
-	actx->vctx.context.async_fd = -1;
-	if (actx->conn.port)
-		apir_port_clear_events(actx->conn.port);
+	apir_guest_area_free(s->page, APIR_PAGE_SIZE);
+	s->page = NULL;
+	if (s->async_fd >= 0)
+		close(s->async_fd);
+	s->async_fd = -1;
+	if (conn_port(&s->conn))
+		apir_port_clear_events(conn_port(&s->conn));
 }
 
-static void virtio_doorbell(struct apir_context *actx)
+static void virtio_doorbell(struct apir_session *s)
 {
 	Apir__Doorbell body = APIR__DOORBELL__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
@@ -173,17 +181,17 @@ static void virtio_doorbell(struct apir_context *actx)
 	req.doorbell = &body;
 	len = apir__request__pack(&req, buf);
 	/* A dead port fails the next call; the doorbell has nobody to wake. */
-	(void)apir_port_send(actx->conn.port, buf, len);
+	(void)apir_port_send(conn_port(&s->conn), buf, len);
 }
 
-static int virtio_channel_attach(struct apir_context *actx, uint32_t handle, int write_end)
+static int virtio_channel_attach(struct apir_session *s, uint32_t handle, int write_end)
 {
-	return apir_port_set_channel(actx->conn.port, handle, write_end);
+	return apir_port_set_channel(conn_port(&s->conn), handle, write_end);
 }
 
-static void virtio_channel_detach(struct apir_context *actx, uint32_t handle)
+static void virtio_channel_detach(struct apir_session *s, uint32_t handle)
 {
-	apir_port_clear_channel(actx->conn.port, handle);
+	apir_port_clear_channel(conn_port(&s->conn), handle);
 }
 
 static int virtio_area_prepare(struct apir_area *a)

@@ -14,7 +14,7 @@
 
 APIR_EXPORT struct ibv_ah *ibv_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr)
 {
-	struct apir_context *actx = to_actx(pd->context);
+	struct apir_session *s = to_session(pd->context);
 	Apir__CreateAh body = APIR__CREATE_AH__INIT;
 	Apir__AhAttr wire = APIR__AH_ATTR__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
@@ -32,7 +32,7 @@ APIR_EXPORT struct ibv_ah *ibv_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *
 	body.attr = &wire;
 	req.body_case = APIR__REQUEST__BODY_CREATE_AH;
 	req.create_ah = &body;
-	rc = apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY_CREATE_AH, &resp);
+	rc = apir_rpc_simple(s, &req, APIR__RESPONSE__BODY_CREATE_AH, &resp);
 	if (rc) {
 		free(ah);
 		errno = rc;
@@ -49,7 +49,7 @@ APIR_EXPORT struct ibv_ah *ibv_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *
 APIR_EXPORT int ibv_destroy_ah(struct ibv_ah *ibah)
 {
 	struct apir_ah *ah = (struct apir_ah *)ibah;
-	struct apir_context *actx = to_actx(ibah->context);
+	struct apir_session *s = to_session(ibah->context);
 	Apir__DestroyAh body = APIR__DESTROY_AH__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
 	int rc;
@@ -57,7 +57,7 @@ APIR_EXPORT int ibv_destroy_ah(struct ibv_ah *ibah)
 	body.ah = ah->handle;
 	req.body_case = APIR__REQUEST__BODY_DESTROY_AH;
 	req.destroy_ah = &body;
-	rc = apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
+	rc = apir_rpc_destroy(s, &req);
 	if (!rc)
 		free(ah);
 	return rc;

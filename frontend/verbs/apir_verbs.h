@@ -15,10 +15,10 @@
 #include <infiniband/verbs.h>
 
 #include "apir.pb-c.h"
+#include "apir/client.h"
 #include "apir/log.h"
 #include "apir/ring.h"
 #include "apir/wire.h"
-#include "transport.h"
 
 #define APIR_EXPORT __attribute__((visibility("default")))
 
@@ -36,21 +36,10 @@ struct apir_device {
 		    sizeof(const struct apir_transport *)];
 };
 
-/* Control connection to apird: one per context. Calls are serialised. */
-struct apir_conn {
-	const struct apir_transport *t;
-	int sock;                    /* unix: the socket; virtio-serial: the port */
-	struct apir_port *port;      /* virtio-serial: the process's port */
-	pthread_mutex_t lock;
-	uint64_t next_id;
-	_Atomic bool dead;           /* apird went away: every call fails EIO */
-};
-
 struct apir_context {
 	struct verbs_context vctx;   /* must be first; ibv_context is its last member */
-	struct apir_conn conn;
-	struct apir_session_page *page;   /* read-only for us: engine_sleeping, device_fatal */
-	int doorbell_fd;                  /* unix: eventfd that wakes a sleeping apird */
+	/* apird's session; vctx.context.async_fd is a copy of its async_fd */
+	struct apir_session session;
 	struct ibv_device_attr_ex dev_attr;   /* cached at open */
 	struct ibv_port_attr port_attr;       /* cached at open, port 1 */
 	union ibv_gid gid[8];
@@ -66,44 +55,11 @@ static inline struct apir_context *to_actx(struct ibv_context *ctx)
 	return (struct apir_context *)((uint8_t *)ctx - __builtin_offsetof(struct verbs_context, context));
 }
 
-/* ---- control plane ---------------------------------------------------------- */
-
-/* Connects through transport t to path. 0 or errno. */
-int apir_conn_connect(struct apir_conn *c, const struct apir_transport *t, const char *path);
-/* apir_conn_connect through a unix socket. */
-int apir_conn_open(struct apir_conn *c, const char *socket_path);
-void apir_conn_close(struct apir_conn *c);
-/* Marks the connection dead (logging what failed once); returns EIO. */
-int apir_conn_fail(struct apir_conn *c, const char *what, int err);
-
-/*
- * One control call. Sets req->id and req->num_fds, sends req with fds,
- * waits for the response with the same id. On return 0 *resp is the decoded
- * response (free with apir__response__free_unpacked(*resp, NULL)) and
- * out_fds[0..*num_out_fds) are owned by the caller. A response whose status
- * is non-zero is returned as that positive errno after logging its error
- * text at debug level (*resp is then freed and NULL). Transport failure:
- * returns EIO and marks the connection dead. max_out_fds bounds what the
- * caller accepts; extra fds fail the call with EPROTO.
- */
-int apir_rpc(struct apir_context *actx, Apir__Request *req,
-	     const int *fds, unsigned int num_fds,
-	     Apir__Response **resp, int *out_fds, unsigned int *num_out_fds,
-	     unsigned int max_out_fds);
-
-/* Wake apird if it sleeps (after a producer index was published). */
-static inline void apir_doorbell(struct apir_context *actx)
+/* The session of the context an object belongs to. */
+static inline struct apir_session *to_session(struct ibv_context *ctx)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&actx->page->engine_sleeping, memory_order_relaxed))
-		actx->conn.t->doorbell(actx);
+	return &to_actx(ctx)->session;
 }
-
-/* True when apird is gone or going: data-path calls fail. */
-bool apir_device_dead(struct apir_context *actx);
-
-/* Map a shared area apird sent as a memfd (read-write), closing the fd. */
-void *apir_map_area(int fd, size_t len);
 
 /* Per-context map from apird handles to frontend objects, so async events
  * and completion-channel events (which name objects by handle) find the

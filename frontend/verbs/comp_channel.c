@@ -14,7 +14,7 @@
 #include "core.h"
 #include "queues.h"
 
-static int channel_remote_create(struct apir_context *actx, int write_end, uint32_t *handle)
+static int channel_remote_create(struct apir_session *s, int write_end, uint32_t *handle)
 {
 	Apir__CreateCompChannel body = APIR__CREATE_COMP_CHANNEL__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
@@ -24,7 +24,7 @@ static int channel_remote_create(struct apir_context *actx, int write_end, uint3
 
 	req.body_case = APIR__REQUEST__BODY_CREATE_COMP_CHANNEL;
 	req.create_comp_channel = &body;
-	rc = apir_rpc(actx, &req, &write_end, actx->conn.t->channel_fds, &resp, NULL, &nfds, 0);
+	rc = apir_rpc(s, &req, &write_end, s->conn.t->channel_fds, &resp, NULL, &nfds, 0);
 	if (rc)
 		return rc;
 	rc = resp->body_case == APIR__RESPONSE__BODY_HANDLE ? 0 : EPROTO;
@@ -36,7 +36,7 @@ static int channel_remote_create(struct apir_context *actx, int write_end, uint3
 
 APIR_EXPORT struct ibv_comp_channel *ibv_create_comp_channel(struct ibv_context *context)
 {
-	struct apir_context *actx = to_actx(context);
+	struct apir_session *s = to_session(context);
 	struct apir_comp_channel *ch = calloc(1, sizeof(*ch));
 	int p[2], rc;
 
@@ -50,11 +50,11 @@ APIR_EXPORT struct ibv_comp_channel *ibv_create_comp_channel(struct ibv_context 
 		errno = rc;
 		return NULL;
 	}
-	rc = channel_remote_create(actx, p[1], &ch->priv.handle);
+	rc = channel_remote_create(s, p[1], &ch->priv.handle);
 	if (rc)
 		close(p[1]);
 	else
-		rc = actx->conn.t->channel_attach(actx, ch->priv.handle, p[1]);
+		rc = s->conn.t->channel_attach(s, ch->priv.handle, p[1]);
 	if (rc) {
 		close(p[0]);
 		free(ch);
@@ -69,7 +69,7 @@ APIR_EXPORT struct ibv_comp_channel *ibv_create_comp_channel(struct ibv_context 
 
 APIR_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel)
 {
-	struct apir_context *actx = to_actx(channel->context);
+	struct apir_session *s = to_session(channel->context);
 	Apir__DestroyCompChannel body = APIR__DESTROY_COMP_CHANNEL__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
 	int rc;
@@ -79,10 +79,10 @@ APIR_EXPORT int ibv_destroy_comp_channel(struct ibv_comp_channel *channel)
 	body.channel = apir_comp_channel_handle(channel);
 	req.body_case = APIR__REQUEST__BODY_DESTROY_COMP_CHANNEL;
 	req.destroy_comp_channel = &body;
-	rc = apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
+	rc = apir_rpc_destroy(s, &req);
 	if (rc)
 		return rc;
-	actx->conn.t->channel_detach(actx, body.channel);
+	s->conn.t->channel_detach(s, body.channel);
 	close(channel->fd);
 	free(channel);
 	return 0;

@@ -1,70 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Opening and closing a device: one control connection and one apird
- * session per context. The handshake (Hello) sets up the session page, the
- * doorbell and the async event pipe (each transport its own way); then the
- * device, port and GID attributes are fetched once and answered locally
- * from then on.
+ * Opening and closing a device: one apird session per context
+ * (frontend/lib: connection, Hello, session page, doorbell, async event
+ * pipe); then the device, port and GID attributes are fetched once and
+ * answered locally from then on.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core.h"
 
-static int hello_check(const Apir__Response *resp)
+/* Hello, offering every feature of the verbs service; the application
+ * reads async events from the session's pipe. */
+static int context_hello(struct apir_context *actx)
 {
-	if (resp->body_case != APIR__RESPONSE__BODY_HELLO) {
-		apir_warn("malformed handshake reply from apird");
-		return EPROTO;
-	}
-	if (resp->hello->protocol_version != APIR_PROTOCOL_VERSION) {
-		apir_warn("apird speaks protocol %u, this library %u",
-			  resp->hello->protocol_version, APIR_PROTOCOL_VERSION);
-		return EPROTONOSUPPORT;
-	}
-	return 0;
-}
+	int rc = apir_session_hello(&actx->session, APIR_FEAT_ALL);
 
-static void close_all(const int *fds, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++)
-		close(fds[i]);
-}
-
-/* Hello -> HelloReply; the transport sets up page, doorbell and async_fd. */
-static int apir_handshake(struct apir_context *actx)
-{
-	const struct apir_transport *t = actx->conn.t;
-	Apir__Hello hello = APIR__HELLO__INIT;
-	Apir__Request req = APIR__REQUEST__INIT;
-	Apir__Response *resp = NULL;
-	int fds[APIR_HELLO_FDS];
-	unsigned int nfds = 0;
-	int rc;
-
-	hello.protocol_version = APIR_PROTOCOL_VERSION;
-	hello.features = APIR_FEAT_ALL;
-	hello.client_name = program_invocation_short_name;
-	hello.pid = (uint32_t)getpid();
-	req.body_case = APIR__REQUEST__BODY_HELLO;
-	req.hello = &hello;
-	rc = t->hello_prepare(actx, &hello);
-	if (!rc)
-		rc = apir_rpc(actx, &req, NULL, 0, &resp, fds, &nfds, APIR_HELLO_FDS);
-	if (!rc)
-		rc = hello_check(resp);
-	if (!rc)
-		apir_dbg("session %llu with %s over %s", (unsigned long long)resp->hello->session_id,
-			 resp->hello->server_name, t->name);
-	if (resp)
-		apir__response__free_unpacked(resp, NULL);
-	if (rc) {
-		close_all(fds, nfds);
-		nfds = 0;
-	}
-	return t->hello_finish(actx, &hello, rc, fds, nfds);
+	actx->vctx.context.async_fd = actx->session.async_fd;
+	return rc;
 }
 
 static bool profile_is_mlx5(void)
@@ -82,7 +36,7 @@ static void context_init_fields(struct apir_context *actx, struct ibv_device *de
 	struct ibv_context *ctx = &vctx->context;
 
 	ctx->device = dev;
-	ctx->cmd_fd = actx->conn.sock;
+	ctx->cmd_fd = actx->session.conn.sock;
 	ctx->async_fd = -1;
 	ctx->num_comp_vectors = 1;
 	ctx->abi_compat = __VERBS_ABI_IS_EXTENDED;
@@ -90,16 +44,13 @@ static void context_init_fields(struct apir_context *actx, struct ibv_device *de
 	vctx->sz = sizeof(*vctx);
 	vctx->query_port = apir_query_port_op;
 	vctx->query_device_ex = apir_query_device_ex_op;
-	actx->doorbell_fd = -1;
 	actx->emulate_mlx5 = profile_is_mlx5();
 	apir_queue_ops_init(vctx);
 }
 
 static void context_free(struct apir_context *actx)
 {
-	if (actx->conn.t)
-		actx->conn.t->session_end(actx);
-	apir_conn_close(&actx->conn);
+	apir_session_close(&actx->session);
 	apir_obj_map_destroy(actx);
 	pthread_mutex_destroy(&actx->vctx.context.mutex);
 	free(actx);
@@ -120,7 +71,7 @@ APIR_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 		errno = ENOMEM;
 		return NULL;
 	}
-	rc = apir_conn_connect(&actx->conn, dev->transport, dev->socket_path);
+	rc = apir_session_connect(&actx->session, dev->transport, dev->socket_path);
 	if (rc) {
 		free(actx);
 		errno = rc == ENOENT || rc == ECONNREFUSED ? ENODEV : rc;
@@ -129,7 +80,7 @@ APIR_EXPORT struct ibv_context *ibv_open_device(struct ibv_device *device)
 	context_init_fields(actx, device);
 	rc = apir_obj_map_create(actx);
 	if (!rc)
-		rc = apir_handshake(actx);
+		rc = context_hello(actx);
 	if (!rc)
 		rc = apir_query_load(actx);
 	if (rc) {

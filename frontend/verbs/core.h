@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internal interface between the core files of the frontend (device,
- * context, queries, memory, events). Private to frontend/verbs.
+ * context, queries, events). Private to frontend/verbs.
  */
 #ifndef APIR_CORE_H
 #define APIR_CORE_H
@@ -45,25 +45,5 @@ int apir_query_device_ex_op(struct ibv_context *ctx,
 
 int apir_obj_map_create(struct apir_context *actx);
 void apir_obj_map_destroy(struct apir_context *actx);
-
-/* ---- mr_share.c ----------------------------------------------------------- */
-
-/*
- * Puts the pages covering [addr, addr + len) into the process memory file
- * (mapped MAP_SHARED at the same address, contents and protection kept) so
- * that apird can map them; registrations may overlap freely. On 0: *fd
- * (borrowed: it stays open for the life of the process) holds byte addr at
- * *fd_offset (which is addr), and the call is to be paired with one
- * apir_mr_share_release of the same range.
- * Errors: EINVAL (empty range, or beyond the address space), EFAULT (pages
- * not mapped or not readable), EOPNOTSUPP (pages of a shared or hugetlb
- * mapping apir did not create), EFBIG (a file size limit is set), or the
- * errno of a failed system call.
- */
-int apir_mr_share_acquire(void *addr, size_t len, int *fd, uint64_t *fd_offset);
-void apir_mr_share_release(void *addr, size_t len);
-/* For tests: look at mappings through the text of /proc/self/maps, as on
- * kernels without PROCMAP_QUERY. Call it while no registration is alive. */
-void apir_mr_share_use_maps_text(void);
 
 #endif /* APIR_CORE_H */

@@ -30,7 +30,7 @@ static int apir_cq_request(struct apir_context *actx, const struct ibv_cq_init_a
 	}
 	req.body_case = APIR__REQUEST__BODY_CREATE_CQ;
 	req.create_cq = &body;
-	return apir_rpc_create(actx, &req, APIR__RESPONSE__BODY_CREATE_CQ, resp, area,
+	return apir_rpc_create(&actx->session, &req, APIR__RESPONSE__BODY_CREATE_CQ, resp, area,
 			       &body.ring, &body.n_ring);
 }
 
@@ -42,7 +42,7 @@ static int apir_cq_destroy_remote(struct apir_context *actx, uint32_t handle)
 	body.cq = handle;
 	req.body_case = APIR__REQUEST__BODY_DESTROY_CQ;
 	req.destroy_cq = &body;
-	return apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
+	return apir_rpc_destroy(&actx->session, &req);
 }
 
 static int apir_cq_map(struct apir_context *actx, struct apir_cq *cq,
@@ -51,11 +51,11 @@ static int apir_cq_map(struct apir_context *actx, struct apir_cq *cq,
 	size_t cqe_off, len;
 
 	if (!apir_ring_entries_ok(reply->num_entries, asked)) {
-		apir_area_drop(actx, area);
+		apir_area_drop(&actx->session, area);
 		return EPROTO;
 	}
 	len = apir_cq_layout(reply->num_entries, &cqe_off);
-	cq->area = apir_area_map(actx, area, reply->area_size, len);
+	cq->area = apir_area_map(&actx->session, area, reply->area_size, len);
 	if (!cq->area)
 		return errno;
 	cq->area_len = len;

@@ -2,7 +2,7 @@
 /*
  * Device discovery. There is one device, "apir0", and it exists while
  * apird's control socket (APIR_SOCKET, default /run/apir/apird.sock) does,
- * or in a guest the virtio-serial port to apird (transport.c chooses):
+ * or in a guest the virtio-serial port to apird (frontend/lib chooses):
  * no kernel, sysfs or /dev/infiniband is involved. The device object lives
  * for the whole process, as rdma-core's do once listed.
  */

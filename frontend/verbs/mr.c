@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Memory regions. The region's pages are put into the process memory file
- * (mr_share.c), which goes to apird with RegMr at offset addr (in a guest:
- * the pages are locked and named by guest-physical extents); apird maps
- * the region's pages of it and answers with the keys. iova is the address
- * remote peers use (perftest sends the raw buffer address, so ibv_reg_mr
- * registers iova == addr).
+ * (frontend/lib/procmem.c), which goes to apird with RegMr at offset addr
+ * (in a guest: the pages are locked and named by guest-physical extents);
+ * apird maps the region's pages of it and answers with the keys. iova is
+ * the address remote peers use (perftest sends the raw buffer address, so
+ * ibv_reg_mr registers iova == addr).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include "core.h"
 #include "queues.h"
 
-static int reg_mr_remote(struct apir_context *actx, struct apir_mr *mr,
+static int reg_mr_remote(struct apir_session *s, struct apir_mr *mr,
 			 const struct apir_mem_ref *ref, uint64_t iova, unsigned int access)
 {
 	Apir__RegMr body = APIR__REG_MR__INIT;
@@ -32,7 +32,7 @@ static int reg_mr_remote(struct apir_context *actx, struct apir_mr *mr,
 	body.n_pages = ref->pages.n;
 	req.body_case = APIR__REQUEST__BODY_REG_MR;
 	req.reg_mr = &body;
-	rc = apir_rpc(actx, &req, &ref->fd, ref->fd >= 0, &resp, NULL, &nfds, 0);
+	rc = apir_rpc(s, &req, &ref->fd, ref->fd >= 0, &resp, NULL, &nfds, 0);
 	if (rc)
 		return rc;
 	if (resp->body_case != APIR__RESPONSE__BODY_REG_MR) {
@@ -57,7 +57,8 @@ static bool access_ok(unsigned int access)
 static struct ibv_mr *reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 			     uint64_t iova, unsigned int access)
 {
-	const struct apir_transport *t = to_actx(pd->context)->conn.t;
+	struct apir_session *s = to_session(pd->context);
+	const struct apir_transport *t = s->conn.t;
 	struct apir_mem_ref ref;
 	struct apir_mr *mr;
 	int rc;
@@ -79,7 +80,7 @@ static struct ibv_mr *reg_mr(struct ibv_pd *pd, void *addr, size_t length,
 	mr->ibmr.length = length;
 	rc = t->mem_acquire(addr, length, &ref);
 	if (!rc) {
-		rc = reg_mr_remote(to_actx(pd->context), mr, &ref, iova, access);
+		rc = reg_mr_remote(s, mr, &ref, iova, access);
 		t->mem_ref_free(&ref);
 		if (rc)
 			t->mem_release(addr, length);
@@ -114,7 +115,7 @@ APIR_EXPORT struct ibv_mr *ibv_reg_mr_iova2(struct ibv_pd *pd, void *addr, size_
 APIR_EXPORT int ibv_dereg_mr(struct ibv_mr *ibmr)
 {
 	struct apir_mr *mr = (struct apir_mr *)ibmr;
-	struct apir_context *actx = to_actx(ibmr->context);
+	struct apir_session *s = to_session(ibmr->context);
 	Apir__DeregMr body = APIR__DEREG_MR__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
 	int rc;
@@ -122,10 +123,10 @@ APIR_EXPORT int ibv_dereg_mr(struct ibv_mr *ibmr)
 	body.mr = mr->handle;
 	req.body_case = APIR__REQUEST__BODY_DEREG_MR;
 	req.dereg_mr = &body;
-	rc = apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
+	rc = apir_rpc_destroy(s, &req);
 	if (rc)
 		return rc;
-	actx->conn.t->mem_release(ibmr->addr, ibmr->length);
+	s->conn.t->mem_release(ibmr->addr, ibmr->length);
 	free(mr);
 	return 0;
 }

@@ -8,7 +8,7 @@
 
 APIR_EXPORT struct ibv_pd *ibv_alloc_pd(struct ibv_context *context)
 {
-	struct apir_context *actx = to_actx(context);
+	struct apir_session *s = to_session(context);
 	Apir__AllocPd body = APIR__ALLOC_PD__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
 	Apir__Response *resp;
@@ -22,7 +22,7 @@ APIR_EXPORT struct ibv_pd *ibv_alloc_pd(struct ibv_context *context)
 	}
 	req.body_case = APIR__REQUEST__BODY_ALLOC_PD;
 	req.alloc_pd = &body;
-	rc = apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY_HANDLE, &resp);
+	rc = apir_rpc_simple(s, &req, APIR__RESPONSE__BODY_HANDLE, &resp);
 	if (rc) {
 		free(pd);
 		errno = rc;
@@ -38,7 +38,7 @@ APIR_EXPORT struct ibv_pd *ibv_alloc_pd(struct ibv_context *context)
 APIR_EXPORT int ibv_dealloc_pd(struct ibv_pd *ibpd)
 {
 	struct apir_pd *pd = (struct apir_pd *)ibpd;
-	struct apir_context *actx = to_actx(ibpd->context);
+	struct apir_session *s = to_session(ibpd->context);
 	Apir__DeallocPd body = APIR__DEALLOC_PD__INIT;
 	Apir__Request req = APIR__REQUEST__INIT;
 	int rc;
@@ -46,7 +46,7 @@ APIR_EXPORT int ibv_dealloc_pd(struct ibv_pd *ibpd)
 	body.pd = pd->handle;
 	req.body_case = APIR__REQUEST__BODY_DEALLOC_PD;
 	req.dealloc_pd = &body;
-	rc = apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
+	rc = apir_rpc_destroy(s, &req);
 	if (!rc)
 		free(pd);
 	return rc;

@@ -42,7 +42,7 @@ int apir_cq_idle(struct apir_cq *cq)
 		sched_yield();
 	if (cq->empty_polls & (APIR_CQ_LIVENESS_POLLS - 1))
 		return 0;
-	return apir_device_dead(to_actx(cq->cq_ex.context)) ? -EIO : 0;
+	return apir_session_dead(to_session(cq->cq_ex.context)) ? -EIO : 0;
 }
 
 static inline void apir_cqe_to_wc(const struct apir_cqe *e, struct ibv_wc *wc)

@@ -21,7 +21,7 @@ static inline struct apir_recv_wqe *apir_recv_slot(const struct apir_recv_ring *
 	return &ring->wqes[prod & (ring->entries - 1)];
 }
 
-int apir_recv_ring_post(struct apir_context *actx, const struct apir_recv_ring *ring,
+int apir_recv_ring_post(struct apir_session *s, const struct apir_recv_ring *ring,
 			struct ibv_recv_wr *wr, struct ibv_recv_wr **bad_wr)
 {
 	uint32_t start = *ring->prod;
@@ -47,7 +47,7 @@ int apir_recv_ring_post(struct apir_context *actx, const struct apir_recv_ring *
 	}
 	if (*ring->prod != start) {
 		atomic_store_explicit(&ring->ctrl->prod.value, *ring->prod, memory_order_release);
-		apir_doorbell(actx);
+		apir_doorbell(s);
 	}
 	return err;
 }
@@ -71,7 +71,7 @@ int apir_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr, struct ibv_recv_
 		return EINVAL;
 	}
 	pthread_spin_lock(&qp->rq_lock);
-	err = apir_recv_ring_post(to_actx(ibqp->context), &ring, wr, bad_wr);
+	err = apir_recv_ring_post(to_session(ibqp->context), &ring, wr, bad_wr);
 	pthread_spin_unlock(&qp->rq_lock);
 	return err;
 }

@@ -156,7 +156,7 @@ int apir_sq_set_ud(struct apir_qp *qp, struct apir_send_wqe *wqe,
 void apir_sq_publish(struct apir_qp *qp)
 {
 	atomic_store_explicit(&qp->ctrl->sq.prod.value, qp->sq_prod, memory_order_release);
-	apir_doorbell(to_actx(qp->ibqp.context));
+	apir_doorbell(to_session(qp->ibqp.context));
 }
 
 static int apir_send_wr_payload(struct apir_qp *qp, struct apir_send_wqe *wqe,

@@ -37,7 +37,7 @@ static int apir_qp_request(struct apir_context *actx, const struct ibv_qp_init_a
 	body.sq_sig_all = attr->sq_sig_all != 0;
 	req.body_case = APIR__REQUEST__BODY_CREATE_QP;
 	req.create_qp = &body;
-	return apir_rpc_create(actx, &req, APIR__RESPONSE__BODY_CREATE_QP, resp, area,
+	return apir_rpc_create(&actx->session, &req, APIR__RESPONSE__BODY_CREATE_QP, resp, area,
 			       &body.ring, &body.n_ring);
 }
 
@@ -49,7 +49,7 @@ static int apir_qp_destroy_remote(struct apir_context *actx, uint32_t handle)
 	body.qp = handle;
 	req.body_case = APIR__REQUEST__BODY_DESTROY_QP;
 	req.destroy_qp = &body;
-	return apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
+	return apir_rpc_destroy(&actx->session, &req);
 }
 
 /* apird grants at least what was asked (or fails the call), within what
@@ -80,11 +80,11 @@ static int apir_qp_map(struct apir_context *actx, struct apir_qp *qp,
 	struct apir_qp_ctrl *ctrl;
 
 	if (!apir_qp_reply_ok(r, attr)) {
-		apir_area_drop(actx, area);
+		apir_area_drop(&actx->session, area);
 		return EPROTO;
 	}
 	len = apir_qp_layout(r->sq_entries, r->rq_entries, &sq_off, &rq_off);
-	qp->area = apir_area_map(actx, area, r->area_size, len);
+	qp->area = apir_area_map(&actx->session, area, r->area_size, len);
 	if (!qp->area)
 		return errno;
 	qp->area_len = len;

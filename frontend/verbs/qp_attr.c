@@ -188,7 +188,7 @@ APIR_EXPORT int ibv_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr, int
 	body.attr = &m.attr;
 	req.body_case = APIR__REQUEST__BODY_MODIFY_QP;
 	req.modify_qp = &body;
-	rc = apir_rpc_simple(to_actx(ibqp->context), &req, APIR__RESPONSE__BODY__NOT_SET, NULL);
+	rc = apir_rpc_simple(to_session(ibqp->context), &req, APIR__RESPONSE__BODY__NOT_SET, NULL);
 	if (rc || !(attr_mask & IBV_QP_STATE))
 		return rc;
 	if (attr->qp_state == IBV_QPS_RESET)
@@ -210,7 +210,7 @@ APIR_EXPORT int ibv_query_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr, int 
 	body.attr_mask = (uint32_t)attr_mask;
 	req.body_case = APIR__REQUEST__BODY_QUERY_QP;
 	req.query_qp = &body;
-	rc = apir_rpc_simple(to_actx(ibqp->context), &req, APIR__RESPONSE__BODY_QUERY_QP, &resp);
+	rc = apir_rpc_simple(to_session(ibqp->context), &req, APIR__RESPONSE__BODY_QUERY_QP, &resp);
 	if (rc)
 		return rc;
 	if (!resp->query_qp->attr) {

@@ -101,7 +101,7 @@ static int load_device_attr(struct apir_context *actx)
 
 	req.body_case = APIR__REQUEST__BODY_QUERY_DEVICE;
 	req.query_device = &body;
-	rc = apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY_DEVICE_ATTR, &resp);
+	rc = apir_rpc_simple(&actx->session, &req, APIR__RESPONSE__BODY_DEVICE_ATTR, &resp);
 	if (rc)
 		return rc;
 	device_attr_from_wire(resp->device_attr, &actx->dev_attr);
@@ -124,7 +124,7 @@ static int load_port_attr(struct apir_context *actx)
 	body.port_num = 1;
 	req.body_case = APIR__REQUEST__BODY_QUERY_PORT;
 	req.query_port = &body;
-	rc = apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY_PORT_ATTR, &resp);
+	rc = apir_rpc_simple(&actx->session, &req, APIR__RESPONSE__BODY_PORT_ATTR, &resp);
 	if (rc)
 		return rc;
 	port_attr_from_wire(resp->port_attr, &actx->port_attr);
@@ -143,7 +143,7 @@ static int load_gid_table(struct apir_context *actx)
 	body.port_num = 1;
 	req.body_case = APIR__REQUEST__BODY_QUERY_GID_TABLE;
 	req.query_gid_table = &body;
-	rc = apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY_GID_TABLE, &resp);
+	rc = apir_rpc_simple(&actx->session, &req, APIR__RESPONSE__BODY_GID_TABLE, &resp);
 	if (rc)
 		return rc;
 	actx->gid_count = 0;

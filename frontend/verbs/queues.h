@@ -46,54 +46,6 @@ static inline struct apir_srq *to_asrq(struct ibv_srq *srq)
 	return (struct apir_srq *)srq;
 }
 
-/* ---- control-call helpers (shared_area.c) ------------------------------ */
-
-/* Runs a create call for an object with a shared area of area->len bytes
- * (the layout of the entry counts the request asks for). The transport
- * provides the memory: before the call, named in the request's ring
- * extents (*ring, *n_ring), or with the reply as an fd (area->fd). On 0,
- * *resp holds a reply of body_case `want` (the caller frees it) and the
- * area is to be passed to apir_area_map or apir_area_drop. */
-int apir_rpc_create(struct apir_context *actx, Apir__Request *req,
-		    Apir__Response__BodyCase want, Apir__Response **resp,
-		    struct apir_area *area, Apir__GpaExtent ***ring, size_t *n_ring);
-
-/* The area of a created object, after checking that the rings apird
- * granted (their layout size: expect) are the ones asked for and that
- * apird's area_size agrees; NULL with errno set (the area is dropped). */
-void *apir_area_map(struct apir_context *actx, struct apir_area *area,
-		    uint64_t area_size, size_t expect);
-void apir_area_drop(struct apir_context *actx, struct apir_area *area);
-/* Unmaps the area of an object that apird no longer uses (a guest's area
- * file goes with it: guest_mem.h). */
-void apir_area_unmap(void *base, size_t len);
-
-/* The ring entries asked for n WRs or CQEs: a power of two, at least 1 (as
- * apird rounds, so both transports ask for what they get). */
-uint32_t apir_ring_pow2(uint32_t n);
-
-/* Runs a call whose reply carries no fds and whose body must be `want`;
- * pass APIR__RESPONSE__BODY__NOT_SET to accept any body (destroy calls).
- * *resp may be NULL to drop the reply. */
-int apir_rpc_simple(struct apir_context *actx, Apir__Request *req,
-		    Apir__Response__BodyCase want, Apir__Response **resp);
-
-/* Maps the shared area of a new object after checking that apird's
- * area_size is the one the ring layout gives (expect). Closes fd. */
-void *apir_map_checked(int fd, uint64_t area_size, size_t expect);
-
-/* A ring header apird wrote agrees with what its create reply said. */
-bool apir_ring_ctrl_ok(const struct apir_ring_ctrl *ring, uint32_t entries,
-		       uint32_t entry_size);
-
-/* Entry count apird chose for a ring: a power of two, no smaller than what
- * was asked for; or none when none was asked for. */
-bool apir_ring_entries_ok(uint32_t entries, uint32_t asked);
-
-/* A destroy that apird refused, unless apird is gone (then the object is
- * gone with it, and local teardown proceeds). */
-int apir_destroy_result(struct apir_context *actx, int rpc_rc);
-
 /* ---- CQ (cq.c, cq_ex.c, poll_cq.c) -------------------------------------- */
 
 struct apir_cq *apir_cq_create(struct ibv_context *ctx,
@@ -191,7 +143,7 @@ struct apir_recv_ring {
 /* Posts a chain of receive WRs into ring (the caller holds the ring's
  * lock). Returns 0 or an errno with *bad_wr set; WRs before *bad_wr are
  * posted. Publishes and rings the doorbell. */
-int apir_recv_ring_post(struct apir_context *actx, const struct apir_recv_ring *ring,
+int apir_recv_ring_post(struct apir_session *s, const struct apir_recv_ring *ring,
 			struct ibv_recv_wr *wr, struct ibv_recv_wr **bad_wr);
 
 /* ---- SRQ (srq.c) ------------------------------------------------------- */

@@ -26,7 +26,7 @@ static int apir_srq_request(struct apir_context *actx, struct ibv_pd *pd,
 	body.srq_limit = attr->srq_limit;
 	req.body_case = APIR__REQUEST__BODY_CREATE_SRQ;
 	req.create_srq = &body;
-	return apir_rpc_create(actx, &req, APIR__RESPONSE__BODY_CREATE_SRQ, resp, area,
+	return apir_rpc_create(&actx->session, &req, APIR__RESPONSE__BODY_CREATE_SRQ, resp, area,
 			       &body.ring, &body.n_ring);
 }
 
@@ -38,7 +38,7 @@ static int apir_srq_destroy_remote(struct apir_context *actx, uint32_t handle)
 	body.srq = handle;
 	req.body_case = APIR__REQUEST__BODY_DESTROY_SRQ;
 	req.destroy_srq = &body;
-	return apir_destroy_result(actx, apir_rpc_simple(actx, &req, APIR__RESPONSE__BODY__NOT_SET, NULL));
+	return apir_rpc_destroy(&actx->session, &req);
 }
 
 static bool apir_srq_reply_ok(const Apir__CreateSrqReply *r, const struct ibv_srq_attr *asked)
@@ -59,11 +59,11 @@ static int apir_srq_map(struct apir_context *actx, struct apir_srq *srq,
 	struct apir_srq_ctrl *ctrl;
 
 	if (!apir_srq_reply_ok(reply, asked)) {
-		apir_area_drop(actx, area);
+		apir_area_drop(&actx->session, area);
 		return EPROTO;
 	}
 	len = apir_srq_layout(reply->num_entries, &wqe_off);
-	srq->area = apir_area_map(actx, area, reply->area_size, len);
+	srq->area = apir_area_map(&actx->session, area, reply->area_size, len);
 	if (!srq->area)
 		return errno;
 	srq->area_len = len;
@@ -180,7 +180,7 @@ APIR_EXPORT int ibv_modify_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr,
 		body.srq_limit = attr->srq_limit;
 	req.body_case = APIR__REQUEST__BODY_MODIFY_SRQ;
 	req.modify_srq = &body;
-	return apir_rpc_simple(to_actx(ibsrq->context), &req, APIR__RESPONSE__BODY__NOT_SET, NULL);
+	return apir_rpc_simple(to_session(ibsrq->context), &req, APIR__RESPONSE__BODY__NOT_SET, NULL);
 }
 
 APIR_EXPORT int ibv_query_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr)
@@ -193,7 +193,7 @@ APIR_EXPORT int ibv_query_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr)
 	body.srq = to_asrq(ibsrq)->handle;
 	req.body_case = APIR__REQUEST__BODY_QUERY_SRQ;
 	req.query_srq = &body;
-	rc = apir_rpc_simple(to_actx(ibsrq->context), &req, APIR__RESPONSE__BODY_SRQ_ATTR, &resp);
+	rc = apir_rpc_simple(to_session(ibsrq->context), &req, APIR__RESPONSE__BODY_SRQ_ATTR, &resp);
 	if (rc)
 		return rc;
 	attr->max_wr = resp->srq_attr->max_wr;
@@ -236,7 +236,7 @@ int apir_post_srq_recv(struct ibv_srq *ibsrq, struct ibv_recv_wr *wr, struct ibv
 	int err;
 
 	pthread_spin_lock(&srq->lock);
-	err = apir_recv_ring_post(to_actx(ibsrq->context), &ring, wr, bad_wr);
+	err = apir_recv_ring_post(to_session(ibsrq->context), &ring, wr, bad_wr);
 	pthread_spin_unlock(&srq->lock);
 	return err;
 }

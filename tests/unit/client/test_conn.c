@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The frontend's control connection: request/response matching, status to
- * errno, fd passing both ways, and a dead apird (EOF, bad frames, fatal). */
+/* The client library's control connection: request/response matching,
+ * status to errno, fd passing both ways, and a dead apird (EOF, bad frames,
+ * fatal). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,14 +10,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "apir/client.h"
 #include "unit.h"
 
-static struct apir_context *actx;
+static struct apir_session *session;
 static int server = -1;
 static struct apir_session_page page;
 
-/* A connected context whose apird end is `server`. */
+/* A connected session whose apird end is `server`. */
 static void connect_pair(void)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -26,21 +27,22 @@ static void connect_pair(void)
 	unlink(addr.sun_path);
 	CU_ASSERT_FATAL(bind(lsock, (struct sockaddr *)&addr, sizeof(addr)) == 0);
 	CU_ASSERT_FATAL(listen(lsock, 1) == 0);
-	actx = calloc(1, sizeof(*actx));
-	CU_ASSERT_FATAL(actx != NULL);
-	CU_ASSERT_FATAL(apir_conn_open(&actx->conn, addr.sun_path) == 0);
+	session = calloc(1, sizeof(*session));
+	CU_ASSERT_FATAL(session != NULL);
+	CU_ASSERT_FATAL(apir_session_connect(session, &apir_transport_unix, addr.sun_path) == 0);
 	server = accept(lsock, NULL, NULL);
 	CU_ASSERT_FATAL(server >= 0);
 	close(lsock);
 	unlink(addr.sun_path);
 	memset(&page, 0, sizeof(page));
-	actx->page = &page;
+	session->page = &page;
 }
 
 static void disconnect_pair(void)
 {
-	apir_conn_close(&actx->conn);
-	free(actx);
+	session->page = NULL;   /* not apird's: nothing to unmap */
+	apir_session_close(session);
+	free(session);
 	close(server);
 }
 
@@ -83,7 +85,7 @@ static int call_alloc_pd(Apir__Response **resp, const int *fds, unsigned int nfd
 
 	req.body_case = APIR__REQUEST__BODY_ALLOC_PD;
 	req.alloc_pd = &body;
-	return apir_rpc(actx, &req, fds, nfds, resp, out_fds, n_out, max_out);
+	return apir_rpc(session, &req, fds, nfds, resp, out_fds, n_out, max_out);
 }
 
 static void test_call_and_reply(void)
@@ -105,7 +107,7 @@ static void test_call_and_reply(void)
 	CU_ASSERT_EQUAL(req->body_case, APIR__REQUEST__BODY_ALLOC_PD);
 	apir__request__free_unpacked(req, NULL);
 	apir_frame_release(&f);
-	CU_ASSERT_FALSE(apir_device_dead(actx));
+	CU_ASSERT_FALSE(apir_session_dead(session));
 	disconnect_pair();
 }
 
@@ -117,7 +119,7 @@ static void test_status_is_errno(void)
 	queue_response(1, EEXIST, 0, NULL, 0);
 	CU_ASSERT_EQUAL(call_alloc_pd(&resp, NULL, 0, NULL, NULL, 0), EEXIST);
 	CU_ASSERT_PTR_NULL(resp);
-	CU_ASSERT_FALSE(apir_device_dead(actx));
+	CU_ASSERT_FALSE(apir_session_dead(session));
 	disconnect_pair();
 }
 
@@ -164,7 +166,7 @@ static void test_wrong_id_kills_connection(void)
 	connect_pair();
 	queue_response(7, 0, 1, NULL, 0);
 	CU_ASSERT_EQUAL(call_alloc_pd(&resp, NULL, 0, NULL, NULL, 0), EIO);
-	CU_ASSERT_TRUE(apir_device_dead(actx));
+	CU_ASSERT_TRUE(apir_session_dead(session));
 	/* later calls fail at once */
 	queue_response(2, 0, 1, NULL, 0);
 	CU_ASSERT_EQUAL(call_alloc_pd(&resp, NULL, 0, NULL, NULL, 0), EIO);
@@ -176,9 +178,9 @@ static void test_eof_is_dead(void)
 	Apir__Response *resp;
 
 	connect_pair();
-	CU_ASSERT_FALSE(apir_device_dead(actx));
+	CU_ASSERT_FALSE(apir_session_dead(session));
 	shutdown(server, SHUT_WR);
-	CU_ASSERT_TRUE(apir_device_dead(actx));
+	CU_ASSERT_TRUE(apir_session_dead(session));
 	CU_ASSERT_EQUAL(call_alloc_pd(&resp, NULL, 0, NULL, NULL, 0), EIO);
 	disconnect_pair();
 }
@@ -187,7 +189,7 @@ static void test_fatal_flag_is_dead(void)
 {
 	connect_pair();
 	atomic_store(&page.device_fatal, 1);
-	CU_ASSERT_TRUE(apir_device_dead(actx));
+	CU_ASSERT_TRUE(apir_session_dead(session));
 	disconnect_pair();
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* mr_share: registered pages move into the process memory file at offset
+/* procmem: registered pages move into the process memory file at offset
  * VA; overlapping registrations, contents, zero copy, protection, moved
  * and remapped memory, fork, threads, refusals. Every test runs twice: with
  * PROCMAP_QUERY (where the kernel has it) and with /proc/self/maps text. */
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "procmem.h"
 #include "unit.h"
 
 #define FILE_NAME "/memfd:apir-process-memory"
@@ -103,7 +103,7 @@ static uint8_t *map_pages(size_t n, unsigned int seed)
 static int share(void *addr, size_t len, int *fd)
 {
 	uint64_t off = 0;
-	int rc = apir_mr_share_acquire(addr, len, fd, &off);
+	int rc = apir_procmem_acquire(addr, len, fd, &off);
 
 	if (!rc)
 		CU_ASSERT_EQUAL(off, (uintptr_t)addr);
@@ -138,7 +138,7 @@ static void test_convert_keeps_contents_and_is_zero_copy(void)
 	CU_ASSERT_EQUAL(file_byte(fd, p + 200), 0xab);
 	CU_ASSERT_EQUAL(pwrite(fd, &one, 1, (off_t)(uintptr_t)(p + 300)), 1);
 	CU_ASSERT_EQUAL(p[300], 0xcd);
-	apir_mr_share_release(p + 100, 5000);
+	apir_procmem_release(p + 100, 5000);
 	munmap(p, 3 * pg);
 }
 
@@ -158,10 +158,10 @@ static void test_overlapping_registrations_share_pages(void)
 		CU_ASSERT(in_file_at_own_offset(p + page * pg, "rw-s"));
 	p[pg + 20] = 0x5a;
 	CU_ASSERT_EQUAL(file_byte(fd[0], p + pg + 20), 0x5a);
-	apir_mr_share_release(p + pg + 8, 2 * pg);
-	apir_mr_share_release(p + pg, pg);
-	apir_mr_share_release(p, 4 * pg);
-	apir_mr_share_release(p + pg + 16, 64);
+	apir_procmem_release(p + pg + 8, 2 * pg);
+	apir_procmem_release(p + pg, pg);
+	apir_procmem_release(p, 4 * pg);
+	apir_procmem_release(p + pg + 16, 64);
 	CU_ASSERT(intact(p, pg + 20, 5));
 	munmap(p, 4 * pg);
 }
@@ -184,7 +184,7 @@ static void test_small_buffers_sharing_pages(void)
 		CU_ASSERT_EQUAL(file_byte(fd[0], p + buf[i].at + 3), p[buf[i].at + 3]);
 	}
 	for (int i = 0; i < 4; i++)
-		apir_mr_share_release(p + buf[i].at, buf[i].len);
+		apir_procmem_release(p + buf[i].at, buf[i].len);
 	munmap(p, 2 * pg);
 }
 
@@ -201,12 +201,12 @@ static void test_converted_pages_are_left_alone(void)
 	 * no mmap (which would have emptied the page table) */
 	CU_ASSERT_EQUAL_FATAL(share(p + 10, pg, &fd), 0);
 	CU_ASSERT(page_present(p) && page_present(p + pg));
-	apir_mr_share_release(p + 10, pg);
-	apir_mr_share_release(p, 2 * pg);
+	apir_procmem_release(p + 10, pg);
+	apir_procmem_release(p, 2 * pg);
 	CU_ASSERT_EQUAL_FATAL(share(p, 2 * pg, &fd), 0);
 	CU_ASSERT(page_present(p) && page_present(p + pg));
 	CU_ASSERT(intact(p, 2 * pg, 9));
-	apir_mr_share_release(p, 2 * pg);
+	apir_procmem_release(p, 2 * pg);
 	munmap(p, 2 * pg);
 }
 
@@ -222,7 +222,7 @@ static void test_protection_is_kept(void)
 	CU_ASSERT(in_file_at_own_offset(p + pg, "r--s"));
 	CU_ASSERT(in_file_at_own_offset(p + 2 * pg, "r-xs"));
 	CU_ASSERT(intact(p, 3 * pg, 1));
-	apir_mr_share_release(p, 3 * pg);
+	apir_procmem_release(p, 3 * pg);
 	munmap(p, 3 * pg);
 }
 
@@ -234,7 +234,7 @@ static void test_remapped_addresses_take_new_contents(void)
 	int fd;
 
 	CU_ASSERT_EQUAL_FATAL(share(p, 2 * pg, &fd), 0);
-	apir_mr_share_release(p, 2 * pg);
+	apir_procmem_release(p, 2 * pg);
 	munmap(p, 2 * pg);
 	again = mmap(p, 2 * pg, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -243,7 +243,7 @@ static void test_remapped_addresses_take_new_contents(void)
 	CU_ASSERT_EQUAL_FATAL(share(p + 5, pg, &fd), 0);
 	CU_ASSERT(intact(p, 2 * pg, 77));
 	CU_ASSERT_EQUAL(file_byte(fd, p + 5), pattern(5, 77));
-	apir_mr_share_release(p + 5, pg);
+	apir_procmem_release(p + 5, pg);
 	munmap(p, 2 * pg);
 }
 
@@ -255,7 +255,7 @@ static void test_moved_pages_keep_their_contents(void)
 	int fd;
 
 	CU_ASSERT_EQUAL_FATAL(share(p, 2 * pg, &fd), 0);
-	apir_mr_share_release(p, 2 * pg);
+	apir_procmem_release(p, 2 * pg);
 	q = mmap(NULL, 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CU_ASSERT_FATAL(q != MAP_FAILED);
 	CU_ASSERT_FATAL(mremap(p, 2 * pg, 2 * pg, MREMAP_MAYMOVE | MREMAP_FIXED, q) == q);
@@ -271,8 +271,8 @@ static void test_moved_pages_keep_their_contents(void)
 	CU_ASSERT(in_file_at_own_offset(q, "rw-s"));
 	CU_ASSERT(intact(q, 2 * pg, 31));
 	CU_ASSERT(intact(p, 2 * pg, 41));
-	apir_mr_share_release(q + 1, pg);
-	apir_mr_share_release(p, 2 * pg);
+	apir_procmem_release(q + 1, pg);
+	apir_procmem_release(p, 2 * pg);
 	munmap(p, 2 * pg);
 	munmap(q, 2 * pg);
 }
@@ -284,7 +284,7 @@ static void test_moved_pages_register(void)
 	int fd;
 
 	CU_ASSERT_EQUAL_FATAL(share(p, 2 * pg, &fd), 0);
-	apir_mr_share_release(p, 2 * pg);
+	apir_procmem_release(p, 2 * pg);
 	q = mremap(p, 2 * pg, 4 * pg, MREMAP_MAYMOVE);
 	CU_ASSERT_FATAL(q != MAP_FAILED);
 	if (q == p) {   /* grown in place: nothing moved */
@@ -296,7 +296,7 @@ static void test_moved_pages_register(void)
 	CU_ASSERT(intact(q, 2 * pg, 51));
 	q[7] = 0x42;
 	CU_ASSERT_EQUAL(file_byte(fd, q + 7), 0x42);
-	apir_mr_share_release(q, 2 * pg);
+	apir_procmem_release(q, 2 * pg);
 	munmap(q, 4 * pg);
 }
 
@@ -344,7 +344,7 @@ static void *register_in_loop(void *arg)
 		if (share(at, len, &fd))
 			fails++;
 		else
-			apir_mr_share_release(at, len);
+			apir_procmem_release(at, len);
 	}
 	return (void *)fails;
 }
@@ -408,7 +408,7 @@ static void test_fork_child_has_its_own_file(void)
 	CU_ASSERT_EQUAL(registered[1], 0x66);
 	CU_ASSERT(intact(private_pages, pg, 81));
 	CU_ASSERT(!in_any_file(private_pages));
-	apir_mr_share_release(registered, pg);
+	apir_procmem_release(registered, pg);
 	munmap(registered, pg);
 	munmap(private_pages, pg);
 }
@@ -424,8 +424,8 @@ static void test_text_trusts_live_registrations(void)
 	CU_ASSERT_EQUAL_FATAL(share(p, 2 * pg, &fd), 0);
 	CU_ASSERT_EQUAL_FATAL(mprotect(p, pg, PROT_NONE), 0);
 	CU_ASSERT_EQUAL(share(p + 8, 16, &fd), 0);
-	apir_mr_share_release(p + 8, 16);
-	apir_mr_share_release(p, 2 * pg);
+	apir_procmem_release(p + 8, 16);
+	apir_procmem_release(p, 2 * pg);
 	CU_ASSERT_EQUAL(share(p + 8, 16, &fd), EFAULT);
 	munmap(p, 2 * pg);
 }
@@ -455,11 +455,11 @@ static CU_TestInfo query_tests[] = {
 };
 
 static CU_TestInfo text_tests[] = {
-	{ "switch to /proc/self/maps text", apir_mr_share_use_maps_text },
+	{ "switch to /proc/self/maps text", apir_procmem_use_maps_text },
 	SHARE_TESTS,
 	{ "live registrations are trusted", test_text_trusts_live_registrations },
 	CU_TEST_INFO_NULL,
 };
 
-APIR_UNIT_MAIN({ "mr_share (PROCMAP_QUERY)", query_tests },
-	       { "mr_share (/proc/self/maps)", text_tests })
+APIR_UNIT_MAIN({ "procmem (PROCMAP_QUERY)", query_tests },
+	       { "procmem (/proc/self/maps)", text_tests })

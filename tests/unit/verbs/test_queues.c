@@ -45,9 +45,9 @@ static void setup(enum ibv_qp_type type, enum ibv_qp_state state)
 
 	memset(&actx, 0, sizeof(actx));
 	memset(&page, 0, sizeof(page));
-	actx.page = &page;
-	actx.doorbell_fd = -1;
-	actx.conn.t = &apir_transport_unix;   /* doorbells are eventfd writes */
+	actx.session.page = &page;
+	actx.session.doorbell_fd = -1;
+	actx.session.conn.t = &apir_transport_unix;   /* doorbells are eventfd writes */
 	apird_sq_cons = 0;
 
 	memset(&qp, 0, sizeof(qp));
@@ -284,15 +284,15 @@ static void test_send_doorbell(void)
 	uint64_t count = 0;
 
 	setup(IBV_QPT_RC, IBV_QPS_RTS);
-	actx.doorbell_fd = eventfd(0, EFD_NONBLOCK);
-	CU_ASSERT_FATAL(actx.doorbell_fd >= 0);
+	actx.session.doorbell_fd = eventfd(0, EFD_NONBLOCK);
+	CU_ASSERT_FATAL(actx.session.doorbell_fd >= 0);
 	CU_ASSERT_EQUAL(apir_post_send(&qp.ibqp, &wr, &bad), 0);
-	CU_ASSERT_EQUAL(read(actx.doorbell_fd, &count, sizeof(count)), -1);  /* apird awake: silent */
+	CU_ASSERT_EQUAL(read(actx.session.doorbell_fd, &count, sizeof(count)), -1);  /* apird awake: silent */
 	atomic_store(&page.engine_sleeping, 1);
 	CU_ASSERT_EQUAL(apir_post_send(&qp.ibqp, &wr, &bad), 0);
-	CU_ASSERT_EQUAL(read(actx.doorbell_fd, &count, sizeof(count)), (ssize_t)sizeof(count));
+	CU_ASSERT_EQUAL(read(actx.session.doorbell_fd, &count, sizeof(count)), (ssize_t)sizeof(count));
 	CU_ASSERT_EQUAL(count, 1);
-	close(actx.doorbell_fd);
+	close(actx.session.doorbell_fd);
 	teardown();
 }
 
@@ -427,7 +427,7 @@ static void test_poll_liveness(void)
 	int rc = 0;
 
 	setup(IBV_QPT_RC, IBV_QPS_RTS);
-	atomic_store(&actx.conn.dead, true);   /* apird went away */
+	atomic_store(&actx.session.conn.dead, true);   /* apird went away */
 	for (unsigned int i = 0; i < 2 * LIVENESS_POLLS && rc == 0; i++)
 		rc = apir_poll_cq(ibv_cq_ex_to_cq(&cq.cq_ex), 1, &wc);
 	CU_ASSERT(rc < 0);

@@ -4,11 +4,12 @@
  * on the host (fds travel with frames: memfds, eventfd, pipes) and the
  * virtio-serial port of a guest (bytes only: memory is named by
  * guest-physical extents, doorbells and events are frames). Everything
- * above this interface (rings, polling, posting, objects) is shared.
- * Private to frontend/verbs.
+ * above this interface (sessions, rings, objects of any API) is shared.
+ * Public to frontends through apir/client.h: they call the channel, area
+ * and memory hooks; the lib's session and connection call the others.
  */
-#ifndef APIR_TRANSPORT_H
-#define APIR_TRANSPORT_H
+#ifndef APIR_CLIENT_TRANSPORT_H
+#define APIR_CLIENT_TRANSPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,13 +17,18 @@
 
 #include "apir.pb-c.h"
 #include "apir/wire.h"
-#include "guest_mem.h"
 
 /* Most fds a HelloReply carries (unix: session page, doorbell, async pipe). */
 #define APIR_HELLO_FDS 3u
 
 struct apir_conn;
-struct apir_context;
+struct apir_session;
+
+/* Guest-physical extents of some pages, as apir.GpaExtent messages. */
+struct apir_gpa_list {
+	Apir__GpaExtent **ext;    /* n pointers into one allocation */
+	size_t n;
+};
 
 /* A shared area (a ring) being created: where its memory comes from
  * depends on the transport. */
@@ -43,7 +49,9 @@ struct apir_mem_ref {
 struct apir_transport {
 	const char *name;            /* Hello.transport, APIR_TRANSPORT */
 	unsigned int ring_fds;       /* fds a create reply carries for its ring */
-	unsigned int channel_fds;    /* CreateCompChannel carries the pipe's write end (1) or not (0) */
+	/* The call creating an event channel (CreateCompChannel) carries the
+	 * pipe's write end (1) or not (0). */
+	unsigned int channel_fds;
 
 	/* Discovery: the device exists while this path does. */
 	bool (*present)(const char *path);
@@ -57,22 +65,24 @@ struct apir_transport {
 	int (*recv)(struct apir_conn *c, uint64_t id, struct apir_frame *f);
 	bool (*hung_up)(struct apir_conn *c);
 
-	/* The session: hello_prepare fills the Hello; hello_finish is called
-	 * after the Hello call whatever its result rc (0: it takes the reply's
-	 * fds, and sets page, doorbell and async_fd) and returns rc or its own
-	 * error; session_end undoes both (also after a failed finish). */
-	int (*hello_prepare)(struct apir_context *actx, Apir__Hello *hello);
-	int (*hello_finish)(struct apir_context *actx, Apir__Hello *hello, int rc,
+	/* The session (session.c drives these): hello_prepare fills the
+	 * Hello; hello_finish is called after the Hello call whatever its
+	 * result rc (0: it takes the reply's fds, and sets page, doorbell and
+	 * async_fd) and returns rc or its own error; session_end undoes both
+	 * (also after a failed finish). */
+	int (*hello_prepare)(struct apir_session *s, Apir__Hello *hello);
+	int (*hello_finish)(struct apir_session *s, Apir__Hello *hello, int rc,
 			    const int *fds, unsigned int num_fds);
-	void (*session_end)(struct apir_context *actx);
+	void (*session_end)(struct apir_session *s);
 
 	/* Wakes a sleeping apird. */
-	void (*doorbell)(struct apir_context *actx);
+	void (*doorbell)(struct apir_session *s);
 
-	/* Completion channels: where the pipe's write end goes once the
-	 * channel has its handle (attach takes ownership of write_end). */
-	int (*channel_attach)(struct apir_context *actx, uint32_t handle, int write_end);
-	void (*channel_detach)(struct apir_context *actx, uint32_t handle);
+	/* Event channels (verbs: completion channels): where the pipe's write
+	 * end goes once the channel has its handle (attach takes ownership of
+	 * write_end). */
+	int (*channel_attach)(struct apir_session *s, uint32_t handle, int write_end);
+	void (*channel_detach)(struct apir_session *s, uint32_t handle);
 
 	/* Ring areas: prepare before the create call (a->len set), finish with
 	 * the reply (a->fd set; area_size: what apird says) to get the mapped
@@ -96,4 +106,4 @@ extern const struct apir_transport apir_transport_virtio;
  * (APIR_SOCKET or the default socket; the port's device node). */
 const struct apir_transport *apir_transport_select(const char **path);
 
-#endif /* APIR_TRANSPORT_H */
+#endif /* APIR_CLIENT_TRANSPORT_H */
