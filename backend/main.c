@@ -9,8 +9,26 @@
 #include "apir/fabric_wire.h"
 #include "apir/log.h"
 #include "apir/wire.h"
+#include "admin.h"
+#include "apird.h"
 #include "config.h"
-#include "control.h"
+#include "unix.h"
+#include "util.h"
+#include "verbs_service.h"
+#include "vm.h"
+
+/* What this apird serves, in order: the first service is the one a Hello
+ * that names none gets (frontends from before services). */
+static const struct apird_service_ops *const services[] = {
+	&apird_verbs_service,
+	&apird_admin_service,
+};
+
+/* Where frontends reach it: the control socket, and each VM's port. */
+static const struct apird_listener_ops *const listeners[] = {
+	&apird_unix_listener,
+	&apird_vm_listener,
+};
 
 static const struct option long_options[] = {
 	{ "socket", required_argument, NULL, 's' },
@@ -36,7 +54,7 @@ static void usage(FILE *out)
 		"  -s, --socket PATH      control socket (default %s)\n"
 		"  -c, --config FILE      settings file: 'key = value' lines with keys\n"
 		"                         socket, log_level, gid_ipv4, spin_us, sched_priority,\n"
-		"                         device_name, fabric_addr, fabric_provider, peer\n"
+		"                         device_name, engine, fabric_addr, fabric_provider, peer\n"
 		"                         (IP:PORT, repeatable), vm (as --vm, repeatable)\n"
 		"  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
 		"  -f, --fabric-addr IP[:PORT]\n"
@@ -115,7 +133,7 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	apir_log_init("apird", cfg.log_level);
-	rc = apird_daemon_init(&d, &cfg);
+	rc = apird_daemon_init(&d, &cfg, services, APIRD_ARRAY_SIZE(services));
 	if (rc) {
 		apir_err("start-up: %s", strerror(-rc));
 		return 1;
@@ -125,15 +143,15 @@ int main(int argc, char **argv)
 		apird_daemon_fini(&d);
 		return 1;
 	}
-	rc = apird_server_catch_signals(&d);
+	rc = apird_loop_catch_signals(&d);
 	if (!rc)
-		rc = apird_server_listen(&d);
+		rc = apird_listen(&d, listeners, APIRD_ARRAY_SIZE(listeners));
 	if (rc) {
-		apir_err("cannot listen on %s: %s", cfg.socket_path, strerror(-rc));
+		apir_err("cannot listen: %s", strerror(-rc));
 		apird_daemon_fini(&d);
 		return 1;
 	}
-	rc = apird_server_run(&d);
+	rc = apird_loop_run(&d);
 	if (rc)
 		apir_err("event loop: %s", strerror(-rc));
 	apird_daemon_fini(&d);

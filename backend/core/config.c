@@ -33,6 +33,7 @@ void apird_config_defaults(struct apird_config *cfg)
 	cfg->sched_priority = APIRD_SCHED_PRIORITY_AUTO;
 	cfg->session_ring_mib = APIRD_SESSION_RING_MIB_DEFAULT;
 	snprintf(cfg->device_name, sizeof(cfg->device_name), "apir0");
+	snprintf(cfg->engine, sizeof(cfg->engine), "sw");
 	cfg->fabric_port = APIR_FAB_DEFAULT_PORT;
 	snprintf(cfg->fabric_provider, sizeof(cfg->fabric_provider), "%s",
 		 APIRD_FABRIC_PROVIDER_DEFAULT);
@@ -143,6 +144,21 @@ bad:
 	snprintf(err, err_len, "device_name: '%s' must be 1..%zu of [A-Za-z0-9_-]", v,
 		 sizeof(cfg->device_name) - 1);
 	return -EINVAL;
+}
+
+/* The engine is checked against those built in when the verbs service
+ * starts; here only its shape. */
+static int set_engine(struct apird_config *cfg, const char *v, char *err, size_t err_len)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= sizeof(cfg->engine)) {
+		snprintf(err, err_len, "engine: '%s' must be 1..%zu characters", v,
+			 sizeof(cfg->engine) - 1);
+		return -EINVAL;
+	}
+	memcpy(cfg->engine, v, len + 1);
+	return 0;
 }
 
 /* "IP" or "IP:PORT" (port 1..65535; *port untouched without one).
@@ -371,6 +387,7 @@ static const struct {
 	{ "sched_priority", set_sched_priority },
 	{ "session_ring_mib", set_session_ring_mib },
 	{ "device_name", set_device_name },
+	{ "engine", set_engine },
 	{ "fabric_addr", set_fabric_addr },
 	{ "fabric_provider", set_fabric_provider },
 	{ "peer", set_peer },

@@ -12,6 +12,7 @@
 
 #define APIRD_SOCKET_PATH_MAX 108   /* sizeof(sockaddr_un.sun_path) */
 #define APIRD_DEVICE_NAME_MAX 64    /* IBV_SYSFS_NAME_MAX */
+#define APIRD_ENGINE_NAME_MAX 16
 #define APIRD_SPIN_US_DEFAULT 50u
 #define APIRD_SPIN_US_MAX 1000000u
 #define APIRD_FABRIC_PROVIDER_MAX 64
@@ -54,6 +55,7 @@ struct apird_config {
 	/* Ring memory (QP, CQ, SRQ areas) apird allocates for one session. */
 	uint32_t session_ring_mib;
 	char device_name[APIRD_DEVICE_NAME_MAX];
+	char engine[APIRD_ENGINE_NAME_MAX];   /* the verbs device's engine: "sw" */
 	/* The fabric engine is on once fabric_addr is set; its IP is then
 	 * also the port GID's address (gid_ipv4 is ignored). */
 	bool fabric_enabled;

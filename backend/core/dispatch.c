@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Decodes a request, checks what every request must satisfy (a body, the
- * fds it announces and the verb expects, the handshake first), runs the
- * verb's handler and sends the response. A frame that does not decode ends
+ * fds it announces and the handler expects, the handshake first), runs the
+ * handler of the session's service and sends the response. A frame that does not decode ends
  * the session; a request that decodes but is wrong fails alone.
  */
 #include <errno.h>
@@ -14,43 +14,8 @@
 
 #include "apir/log.h"
 #include "dispatch.h"
-#include "vm.h"
-
-struct verb {
-	const char *name;
-	int (*handler)(struct apird_call *c);
-	unsigned int num_fds;        /* fds the request must carry */
-	bool admin;                  /* for operator sessions only (and only they) */
-};
-
-#define VERB(body, fn, fds) [APIR__REQUEST__BODY_##body] = { #fn, apird_do_##fn, fds, false }
-#define ADMIN(body, fn) [APIR__REQUEST__BODY_##body] = { #fn, apird_do_##fn, 0, true }
-
-static const struct verb verbs[] = {
-	VERB(HELLO, hello, 0),
-	VERB(QUERY_DEVICE, query_device, 0),
-	VERB(QUERY_PORT, query_port, 0),
-	VERB(QUERY_GID_TABLE, query_gid_table, 0),
-	VERB(ALLOC_PD, alloc_pd, 0),
-	VERB(DEALLOC_PD, dealloc_pd, 0),
-	VERB(REG_MR, reg_mr, 1),
-	VERB(DEREG_MR, dereg_mr, 0),
-	VERB(CREATE_COMP_CHANNEL, create_comp_channel, 1),
-	VERB(DESTROY_COMP_CHANNEL, destroy_comp_channel, 0),
-	VERB(CREATE_CQ, create_cq, 0),
-	VERB(DESTROY_CQ, destroy_cq, 0),
-	VERB(CREATE_SRQ, create_srq, 0),
-	VERB(MODIFY_SRQ, modify_srq, 0),
-	VERB(QUERY_SRQ, query_srq, 0),
-	VERB(DESTROY_SRQ, destroy_srq, 0),
-	VERB(CREATE_QP, create_qp, 0),
-	VERB(MODIFY_QP, modify_qp, 0),
-	VERB(QUERY_QP, query_qp, 0),
-	VERB(DESTROY_QP, destroy_qp, 0),
-	VERB(CREATE_AH, create_ah, 0),
-	VERB(DESTROY_AH, destroy_ah, 0),
-	ADMIN(ADMIN_STATUS, admin_status),
-};
+#include "service.h"
+#include "transport.h"
 
 int apird_fail(struct apird_call *c, int err, const char *fmt, ...)
 {
@@ -95,45 +60,50 @@ void *apird_call_object(struct apird_call *c, const struct apird_table *t, uint3
 	return obj;
 }
 
-static const struct verb *verb_of(const Apir__Request *req)
+/* The handler of req in the session's service; Hello belongs to the core. */
+static const struct apird_handler hello_handler = { "hello", apird_do_hello, 0 };
+
+static const struct apird_handler *handler_of(const struct apird_session *s,
+					      const Apir__Request *req)
 {
+	const struct apird_service_ops *svc = s->service ? s->service->ops : NULL;
 	size_t i = (size_t)req->body_case;
 
-	if (i >= sizeof(verbs) / sizeof(verbs[0]) || !verbs[i].handler)
+	if (req->body_case == APIR__REQUEST__BODY_HELLO)
+		return &hello_handler;
+	if (!svc || i >= svc->num_handlers || !svc->handlers[i].fn)
 		return NULL;
-	return &verbs[i];
+	return &svc->handlers[i];
 }
 
 /* The checks every request passes before its handler sees it. */
-static int check_request(struct apird_call *c, const struct verb *v)
+static int check_request(struct apird_call *c, const struct apird_handler *h)
 {
 	const Apir__Request *req = c->req;
-	/* No fd crosses the virtio-serial transport. */
-	unsigned int num_fds = c->s->vm ? 0 : v ? v->num_fds : 0;
+	unsigned int num_fds = h && c->s->tr->carries_fds ? h->num_fds : 0;
 
-	if (!v)
-		return apird_fail(c, EPROTO, "request has no body or an unknown one (field %d)",
-				  (int)req->body_case);
-	if (req->num_fds != c->in->num_fds)
-		return apird_fail(c, EPROTO, "%s: request announces %u fds but %u arrived", v->name,
-				  req->num_fds, c->in->num_fds);
-	if (c->in->num_fds != num_fds)
-		return apird_fail(c, EINVAL, "%s takes %u fds, got %u", v->name, num_fds,
-				  c->in->num_fds);
 	if (!c->s->handshaken && req->body_case != APIR__REQUEST__BODY_HELLO) {
 		c->close_session = true;
-		return apird_fail(c, EPROTO, "%s before Hello: the handshake comes first", v->name);
+		return apird_fail(c, EPROTO, "request %d before Hello: the handshake comes first",
+				  (int)req->body_case);
 	}
-	if (req->body_case != APIR__REQUEST__BODY_HELLO && v->admin != c->s->admin)
-		return apird_fail(c, EPERM, "%s: %s", v->name,
-				  c->s->admin ? "an admin session only reads status"
-					      : "needs a session whose Hello said transport \"admin\"");
+	if (!h)
+		return apird_fail(c, req->body_case == APIR__REQUEST__BODY__NOT_SET ? EPROTO : EPERM,
+				  "request has no body, or one (field %d) the %s service does not "
+				  "answer", (int)req->body_case,
+				  c->s->service ? c->s->service->ops->name : "?");
+	if (req->num_fds != c->in->num_fds)
+		return apird_fail(c, EPROTO, "%s: request announces %u fds but %u arrived", h->name,
+				  req->num_fds, c->in->num_fds);
+	if (c->in->num_fds != num_fds)
+		return apird_fail(c, EINVAL, "%s takes %u fds, got %u", h->name, num_fds,
+				  c->in->num_fds);
 	return 0;
 }
 
 /* The first rejected request of a session is worth a warning; later ones
  * (a fuzzer, a buggy frontend in a loop) only at debug level. */
-static void log_rejected(struct apird_call *c, const struct verb *v, int status)
+static void log_rejected(struct apird_call *c, const struct apird_handler *h, int status)
 {
 	struct apird_session *s = c->s;
 	enum apir_log_level level = s->rejected_logged ? APIR_LOG_DEBUG : APIR_LOG_WARN;
@@ -141,7 +111,7 @@ static void log_rejected(struct apird_call *c, const struct verb *v, int status)
 	s->rejected_logged = true;
 	if (apir_log_level() >= level)
 		apir_log(level, "session %llu (%s): %s rejected: %s (%s)", (unsigned long long)s->id,
-			 s->client, v ? v->name : "request", c->error, strerror(status));
+			 s->client, h ? h->name : "request", c->error, strerror(status));
 }
 
 /* Closes the out fds apird does not keep (after sending, or instead of it). */
@@ -153,19 +123,26 @@ static void close_out_fds(struct apird_call *c)
 	c->num_out_fds = 0;
 }
 
+uint8_t *apird_response_pack(const Apir__Response *r, size_t *len)
+{
+	uint8_t *buf;
+
+	*len = apir__response__get_packed_size(r);
+	buf = malloc(*len ? *len : 1);
+	if (buf)
+		apir__response__pack(r, buf);
+	return buf;
+}
+
 static int send_response(struct apird_call *c)
 {
-	size_t len = apir__response__get_packed_size(&c->resp);
-	uint8_t *buf = malloc(len ? len : 1);
+	size_t len;
+	uint8_t *buf = apird_response_pack(&c->resp, &len);
 	int rc;
 
 	if (!buf)
 		return -ENOMEM;
-	apir__response__pack(&c->resp, buf);
-	if (c->s->vm)
-		rc = apird_vm_send(c->s->vm, buf, len);
-	else
-		rc = apir_frame_send(c->s->sock, buf, len, c->out_fds, c->num_out_fds);
+	rc = c->s->tr->send(c->s, buf, len, c->out_fds, c->num_out_fds);
 	free(buf);
 	return rc;
 }
@@ -186,17 +163,17 @@ bool apird_dispatch(struct apird_session *s, struct apir_frame *in)
 bool apird_dispatch_request(struct apird_session *s, Apir__Request *req, struct apir_frame *in)
 {
 	struct apird_call c = { .s = s, .d = s->d, .in = in, .req = req };
-	const struct verb *v;
+	const struct apird_handler *h;
 	int status, rc;
 
 	apir__response__init(&c.resp);
 	c.resp.id = req->id;
-	v = verb_of(req);
-	status = check_request(&c, v);
+	h = handler_of(s, req);
+	status = check_request(&c, h);
 	if (!status)
-		status = v->handler(&c);
+		status = h->fn(&c);
 	if (status) {
-		log_rejected(&c, v, status);
+		log_rejected(&c, h, status);
 		close_out_fds(&c);
 		c.resp.status = status;
 		c.resp.error = c.error;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apird.h"
+#include "object_table.h"
 
 #define TABLE_MIN_CAP 16u
 

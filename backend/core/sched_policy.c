@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "apir/log.h"
-#include "control.h"
+#include "apird.h"
 
 #define SCHED_PRIORITY_AUTO_FIFO 1
 

@@ -13,7 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "dispatch.h"
+#include "util.h"
+#include "verbs.h"
+#include "verbs_service.h"
 
 /* Room left in a frame for the envelope and the device summary. */
 #define PAGE_BUDGET (APIR_MAX_FRAME - 1024u)
@@ -61,6 +65,22 @@ static bool listed(const struct apird_call *c, const struct apird_session *s)
 	return s != c->s && s->handshaken;
 }
 
+/* A session's verbs objects; an empty set for a session of another service. */
+static const struct verbs_session *objects_of(const struct apird_session *s)
+{
+	static const struct verbs_session none;
+
+	return s->service->ops == &apird_verbs_service ? verbs_session(s) : &none;
+}
+
+/* The verbs device, whose QPs are listed; NULL if apird has none. */
+static struct verbs_dev *verbs_dev(const struct apird *d)
+{
+	const struct apird_service *svc = apird_service_find(d, apird_verbs_service.name);
+
+	return svc ? svc->priv : NULL;
+}
+
 static int by_session_id(const void *a, const void *b)
 {
 	uint64_t x = (*(struct apird_session *const *)a)->id;
@@ -83,11 +103,11 @@ static int gather(struct apird_call *c, struct status_page *p, const Apir__Admin
 {
 	size_t ns = 0, nq = 0;
 
-	for (struct apird_session *s = c->d->ctl->sessions; s; s = s->next) {
+	for (struct apird_session *s = c->d->sessions; s; s = s->next) {
 		if (!listed(c, s))
 			continue;
 		ns++;
-		nq += s->qps.count;
+		nq += objects_of(s)->qps.count;
 	}
 	p->device.num_sessions = (uint32_t)ns;
 	p->device.num_qps = (uint32_t)nq;
@@ -95,13 +115,15 @@ static int gather(struct apird_call *c, struct status_page *p, const Apir__Admin
 	p->qps = calloc(nq ? nq : 1, sizeof(*p->qps));
 	if (!p->sessions || !p->qps)
 		return -ENOMEM;
-	for (struct apird_session *s = c->d->ctl->sessions; s; s = s->next) {
+	for (struct apird_session *s = c->d->sessions; s; s = s->next) {
+		const struct apird_table *qps = &objects_of(s)->qps;
+
 		if (!listed(c, s))
 			continue;
 		if (s->id >= req->session_from)
 			p->sessions[p->num_sessions++] = s;
-		for (uint32_t h = apird_table_next(&s->qps, 0); h; h = apird_table_next(&s->qps, h)) {
-			struct apird_qp *qp = apird_table_get(&s->qps, h);
+		for (uint32_t h = apird_table_next(qps, 0); h; h = apird_table_next(qps, h)) {
+			struct apird_qp *qp = apird_table_get(qps, h);
 
 			if (qp->qp_num >= req->qp_from)
 				p->qps[p->num_qps++] = qp;
@@ -136,8 +158,10 @@ static uint64_t mr_bytes(const struct apird_session *s)
 {
 	uint64_t total = 0;
 
-	for (uint32_t h = apird_table_next(&s->mrs, 0); h; h = apird_table_next(&s->mrs, h))
-		total += ((const struct apird_mr *)apird_table_get(&s->mrs, h))->length;
+	const struct apird_table *mrs = &objects_of(s)->mrs;
+
+	for (uint32_t h = apird_table_next(mrs, 0); h; h = apird_table_next(mrs, h))
+		total += ((const struct apird_mr *)apird_table_get(mrs, h))->length;
 	return total;
 }
 
@@ -149,13 +173,13 @@ static void session_row(const struct apird_session *s, Apir__SessionInfo *m)
 	m->client_name = (char *)s->client;
 	m->transport = (char *)s->transport;
 	m->pid = s->pid;
-	m->num_pds = s->pds.count;
-	m->num_mrs = s->mrs.count;
-	m->num_cqs = s->cqs.count;
-	m->num_srqs = s->srqs.count;
-	m->num_qps = s->qps.count;
-	m->num_ahs = s->ahs.count;
-	m->num_comp_channels = s->channels.count;
+	m->num_pds = objects_of(s)->pds.count;
+	m->num_mrs = objects_of(s)->mrs.count;
+	m->num_cqs = objects_of(s)->cqs.count;
+	m->num_srqs = objects_of(s)->srqs.count;
+	m->num_qps = objects_of(s)->qps.count;
+	m->num_ahs = objects_of(s)->ahs.count;
+	m->num_comp_channels = objects_of(s)->channels.count;
 	m->mr_bytes = mr_bytes(s);
 }
 
@@ -181,7 +205,7 @@ static void remote_peer_fill(const struct apird_qp *qp, struct qp_row *row)
 	m->fabric_naks_sent = qp->remote.naks_sent;
 }
 
-static void peer_fill(struct apird *d, const struct apird_qp *qp, struct qp_row *row)
+static void peer_fill(struct verbs_dev *d, const struct apird_qp *qp, struct qp_row *row)
 {
 	Apir__QpInfo *m = &row->info;
 
@@ -199,7 +223,7 @@ static void peer_fill(struct apird *d, const struct apird_qp *qp, struct qp_row 
 	m->peer_gid.len = sizeof(row->peer_gid.raw);
 }
 
-static void qp_row(struct apird *d, const struct apird_qp *qp, struct qp_row *row)
+static void qp_row(struct verbs_dev *d, const struct apird_qp *qp, struct qp_row *row)
 {
 	Apir__QpInfo *m = &row->info;
 
@@ -239,7 +263,7 @@ static void page_fill(struct apird_call *c, struct status_page *p, const Apir__A
 	for (size_t i = 0; i < p->num_qps; i++) {
 		struct qp_row *row = &p->qp_rows[r->n_qps];
 
-		qp_row(c->d, p->qps[i], row);
+		qp_row(verbs_dev(c->d), p->qps[i], row);
 		if (!page_take(p, apir__qp_info__get_packed_size(&row->info))) {
 			r->more = true;
 			r->next_qp_from = p->qps[i]->qp_num;
@@ -252,12 +276,14 @@ static void page_fill(struct apird_call *c, struct status_page *p, const Apir__A
 
 static void device_summary(struct apird_call *c, struct status_page *p)
 {
-	struct apird_config *cfg = &c->d->ctl->cfg;
+	struct apird_config *cfg = &c->d->cfg;
+	struct verbs_dev *d = verbs_dev(c->d);
 	Apir__DeviceSummary *m = &p->device;
 
 	m->device_name = cfg->device_name;
 	m->version = APIR_VERSION;
-	p->gid = *apird_local_gid(c->d);
+	if (d)
+		p->gid = *apird_local_gid(d);
 	m->gid.data = p->gid.raw;
 	m->gid.len = sizeof(p->gid.raw);
 	m->pid = (uint32_t)getpid();
@@ -297,3 +323,17 @@ int apird_do_admin_status(struct apird_call *c)
 	c->resp.admin_status = &p->reply;
 	return 0;
 }
+
+static const struct apird_handler handlers[] = {
+	[APIR__REQUEST__BODY_ADMIN_STATUS] = { "admin_status", apird_do_admin_status, 0 },
+};
+
+/* An operator tool's session: status only, no data plane. Frontends from
+ * before services said "admin" in Hello.transport. */
+const struct apird_service_ops apird_admin_service = {
+	.name = "admin",
+	.alias = APIR_TRANSPORT_ADMIN,
+	.handlers = handlers,
+	.num_handlers = APIRD_ARRAY_SIZE(handlers),
+	.data_plane = false,
+};

@@ -4,13 +4,13 @@
  * A destination is local when its GID is this apird's own GID, or when
  * the vector has no GRH (is_global = 0): then the destination QP is on
  * this apird and is found by its QPN. With the fabric on, an IPv4-mapped
- * GID names another apird, reached through the fabric engine.
+ * GID names another apird, reached through the engine's remote link.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
-#include "dispatch.h"
+#include "handlers.h"
 
 static int check_fields(struct apird_call *c, const Apir__AhAttr *m)
 {
@@ -36,21 +36,21 @@ static int check_fields(struct apird_call *c, const Apir__AhAttr *m)
 
 static int check_reachable(struct apird_call *c, const struct ibv_ah_attr *av)
 {
-	const union ibv_gid *local = apird_local_gid(c->d);
+	const union ibv_gid *local = apird_local_gid(call_dev(c));
 	char dst[INET6_ADDRSTRLEN], own[INET6_ADDRSTRLEN];
 
-	if (!av->is_global || apird_fabric_gid_reachable(c->d, &av->grh.dgid))
+	if (!av->is_global || call_dev(c)->engine->gid_reachable(call_dev(c), &av->grh.dgid))
 		return 0;
 	inet_ntop(AF_INET6, av->grh.dgid.raw, dst, sizeof(dst));
 	inet_ntop(AF_INET6, local->raw, own, sizeof(own));
-	if (!c->d->fabric)
+	if (!call_dev(c)->remote_link)
 		return apird_fail(c, EHOSTUNREACH, "destination GID %s is not this apird (%s) and "
 				  "the fabric is off (apird --fabric-addr)", dst, own);
 	return apird_fail(c, EHOSTUNREACH, "destination GID %s is neither this apird (%s) nor an "
 			  "IPv4-mapped GID of another apird", dst, own);
 }
 
-bool apird_av_is_local(const struct apird *d, const struct ibv_ah_attr *av)
+bool apird_av_is_local(const struct verbs_dev *d, const struct ibv_ah_attr *av)
 {
 	const union ibv_gid *local = apird_local_gid(d);
 
@@ -81,4 +81,12 @@ int apird_av_from_msg(struct apird_call *c, const Apir__AhAttr *m, struct ibv_ah
 		av->grh.traffic_class = (uint8_t)m->traffic_class;
 	}
 	return check_reachable(c, av);
+}
+
+void apird_gid_from_ipv4(union ibv_gid *gid, struct in_addr a)
+{
+	memset(gid, 0, sizeof(*gid));
+	gid->raw[10] = 0xff;
+	gid->raw[11] = 0xff;
+	memcpy(&gid->raw[12], &a.s_addr, 4);
 }

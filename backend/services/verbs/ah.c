@@ -3,12 +3,12 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "dispatch.h"
+#include "handlers.h"
 
 int apird_do_create_ah(struct apird_call *c)
 {
 	const Apir__CreateAh *m = c->req->create_ah;
-	struct apird_pd *pd = apird_call_object(c, &c->s->pds, m->pd, "PD");
+	struct apird_pd *pd = apird_call_object(c, &call_session(c)->pds, m->pd, "PD");
 	struct ibv_ah_attr av;
 	struct apird_ah *ah;
 	int rc;
@@ -24,22 +24,22 @@ int apird_do_create_ah(struct apird_call *c)
 	ah->session = c->s;
 	ah->pd = pd;
 	ah->attr = av;
-	ah->handle = apird_table_insert(&c->s->ahs, ah);
+	ah->handle = apird_table_insert(&call_session(c)->ahs, ah);
 	if (!ah->handle) {
 		free(ah);
 		return apird_fail(c, ENOMEM, "at most %u AHs per context", APIRD_MAX_AH);
 	}
 	pd->refs++;
-	apir__create_ah_reply__init(&c->reply.create_ah);
-	c->reply.create_ah.ah = ah->handle;
+	apir__create_ah_reply__init(&verbs_reply(c)->create_ah);
+	verbs_reply(c)->create_ah.ah = ah->handle;
 	c->resp.body_case = APIR__RESPONSE__BODY_CREATE_AH;
-	c->resp.create_ah = &c->reply.create_ah;
+	c->resp.create_ah = &verbs_reply(c)->create_ah;
 	return 0;
 }
 
 int apird_do_destroy_ah(struct apird_call *c)
 {
-	struct apird_ah *ah = apird_call_object(c, &c->s->ahs, c->req->destroy_ah->ah, "AH");
+	struct apird_ah *ah = apird_call_object(c, &call_session(c)->ahs, c->req->destroy_ah->ah, "AH");
 
 	if (!ah)
 		return EINVAL;
@@ -50,6 +50,6 @@ int apird_do_destroy_ah(struct apird_call *c)
 void apird_ah_destroy(struct apird_session *s, struct apird_ah *ah)
 {
 	ah->pd->refs--;
-	apird_table_remove(&s->ahs, ah->handle);
+	apird_table_remove(&verbs_session(s)->ahs, ah->handle);
 	free(ah);
 }

@@ -9,9 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "dispatch.h"
-#include "vm.h"
+#include "handlers.h"
 
 static int check_create_cq(struct apird_call *c, const Apir__CreateCq *m)
 {
@@ -49,7 +47,7 @@ int apird_do_create_cq(struct apird_call *c)
 	if (rc)
 		return rc;
 	if (m->has_channel) {
-		ch = apird_call_object(c, &c->s->channels, m->channel, "completion channel");
+		ch = apird_call_object(c, &call_session(c)->channels, m->channel, "completion channel");
 		if (!ch)
 			return EINVAL;
 	}
@@ -64,7 +62,7 @@ int apird_do_create_cq(struct apird_call *c)
 		free(cq);
 		return rc;
 	}
-	cq->handle = apird_table_insert(&c->s->cqs, cq);
+	cq->handle = apird_table_insert(&call_session(c)->cqs, cq);
 	if (!cq->handle) {
 		apird_ring_area_close(c->s, cq->area, cq->area_len);
 		free(cq);
@@ -72,19 +70,19 @@ int apird_do_create_cq(struct apird_call *c)
 	}
 	if (ch)
 		ch->refs++;
-	apir__create_cq_reply__init(&c->reply.create_cq);
-	c->reply.create_cq.cq = cq->handle;
-	c->reply.create_cq.num_entries = cq->num_entries;
-	c->reply.create_cq.area_size = cq->area_len;
+	apir__create_cq_reply__init(&verbs_reply(c)->create_cq);
+	verbs_reply(c)->create_cq.cq = cq->handle;
+	verbs_reply(c)->create_cq.num_entries = cq->num_entries;
+	verbs_reply(c)->create_cq.area_size = cq->area_len;
 	c->resp.body_case = APIR__RESPONSE__BODY_CREATE_CQ;
-	c->resp.create_cq = &c->reply.create_cq;
+	c->resp.create_cq = &verbs_reply(c)->create_cq;
 	return 0;
 }
 
 int apird_do_destroy_cq(struct apird_call *c)
 {
 	uint32_t handle = c->req->destroy_cq->cq;
-	struct apird_cq *cq = apird_call_object(c, &c->s->cqs, handle, "CQ");
+	struct apird_cq *cq = apird_call_object(c, &call_session(c)->cqs, handle, "CQ");
 
 	if (!cq)
 		return EINVAL;
@@ -99,6 +97,6 @@ void apird_cq_destroy(struct apird_session *s, struct apird_cq *cq)
 	if (cq->channel)
 		cq->channel->refs--;
 	apird_ring_area_close(s, cq->area, cq->area_len);
-	apird_table_remove(&s->cqs, cq->handle);
+	apird_table_remove(&verbs_session(s)->cqs, cq->handle);
 	free(cq);
 }

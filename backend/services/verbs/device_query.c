@@ -12,8 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "control.h"
-#include "dispatch.h"
+#include "handlers.h"
 
 #define APIRD_VENDOR_ID 0x026170u
 #define APIRD_VENDOR_PART_ID 1u
@@ -21,9 +20,9 @@
 #define APIRD_CLOCK_KHZ 1000000u
 /* "\x02api" then the IPv4 address: unique per apird on a fabric. In host
  * order on the wire; the frontend stores it big-endian in ibv_device_attr. */
-static uint64_t node_guid(const struct apird *d)
+static uint64_t node_guid(const struct verbs_dev *d)
 {
-	return 0x02617069ull << 32 | be32toh(d->ctl->cfg.gid_ipv4.s_addr);
+	return 0x02617069ull << 32 | be32toh(d->apird->cfg.gid_ipv4.s_addr);
 }
 
 static void fill_limits(Apir__DeviceAttr *a)
@@ -51,11 +50,11 @@ static void fill_limits(Apir__DeviceAttr *a)
 
 int apird_do_query_device(struct apird_call *c)
 {
-	Apir__DeviceAttr *a = &c->reply.device_attr;
+	Apir__DeviceAttr *a = &verbs_reply(c)->device_attr;
 
 	apir__device_attr__init(a);
 	a->fw_ver = APIR_VERSION;
-	a->node_guid = node_guid(c->d);
+	a->node_guid = node_guid(call_dev(c));
 	a->sys_image_guid = a->node_guid;
 	a->vendor_id = APIRD_VENDOR_ID;
 	a->vendor_part_id = APIRD_VENDOR_PART_ID;
@@ -65,7 +64,7 @@ int apird_do_query_device(struct apird_call *c)
 	a->phys_port_cnt = 1;
 	a->completion_timestamp_mask = UINT64_MAX;
 	a->hca_core_clock = APIRD_CLOCK_KHZ;
-	a->dev_name = c->d->ctl->cfg.device_name;
+	a->dev_name = c->d->cfg.device_name;
 	fill_limits(a);
 	c->resp.body_case = APIR__RESPONSE__BODY_DEVICE_ATTR;
 	c->resp.device_attr = a;
@@ -82,7 +81,7 @@ static int check_port(struct apird_call *c, uint32_t port_num)
 
 int apird_do_query_port(struct apird_call *c)
 {
-	Apir__PortAttr *p = &c->reply.port_attr;
+	Apir__PortAttr *p = &verbs_reply(c)->port_attr;
 	int rc = check_port(c, c->req->query_port->port_num);
 
 	if (rc)
@@ -107,14 +106,14 @@ int apird_do_query_port(struct apird_call *c)
 
 int apird_do_query_gid_table(struct apird_call *c)
 {
-	typeof(c->reply.gid_table) *t = &c->reply.gid_table;
+	typeof(verbs_reply(c)->gid_table) *t = &verbs_reply(c)->gid_table;
 	int rc = check_port(c, c->req->query_gid_table->port_num);
 
 	if (rc)
 		return rc;
 	apir__gid_table__init(&t->table);
 	apir__gid_entry__init(&t->entry);
-	t->entry.gid.data = (uint8_t *)apird_local_gid(c->d)->raw;
+	t->entry.gid.data = (uint8_t *)apird_local_gid(call_dev(c))->raw;
 	t->entry.gid.len = sizeof(union ibv_gid);
 	t->entry.index = 0;
 	t->entry.port_num = APIRD_PORT_NUM;

@@ -1,19 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Memory regions: RegMr, DeregMr. The frontend moved the region's pages
- * into a memfd sealed against shrinking; apird maps the same pages, so
- * RDMA operations become memcpy between mappings. The seal is what makes
- * the mapping safe: the frontend cannot truncate the file under apird.
+ * Memory regions: RegMr, DeregMr. apird maps the region's own pages, as
+ * the session's transport names them (a sealed memfd the frontend moved
+ * them into, guest pages), so RDMA operations become memcpy between
+ * mappings.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 
-#include "control.h"
-#include "dispatch.h"
-#include "vm.h"
+#include "handlers.h"
 
 #define MR_ACCESS_SUPPORTED (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			     IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC | IBV_ACCESS_HUGETLB)
@@ -49,25 +45,6 @@ static int check_range(struct apird_call *c, const Apir__RegMr *m)
 	return 0;
 }
 
-static int check_memfd(struct apird_call *c, int fd, const Apir__RegMr *m)
-{
-	struct stat st;
-	int seals;
-
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		return apird_fail(c, EINVAL, "the region's fd is not a memfd");
-	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0)
-		return apird_fail(c, EINVAL, "the region's fd is not a memfd (it has no seals)");
-	if (!(seals & F_SEAL_SHRINK))
-		return apird_fail(c, EINVAL, "the region's memfd is not sealed with F_SEAL_SHRINK");
-	if ((uint64_t)st.st_size < m->fd_offset + m->length)
-		return apird_fail(c, EINVAL, "the memfd holds %lld bytes, the region ends at %llu",
-				  (long long)st.st_size,
-				  (unsigned long long)(m->fd_offset + m->length));
-	return 0;
-}
-
 /* Writable only if the access flags let anyone write: least privilege for
  * engine bugs. */
 static int region_prot(uint32_t access)
@@ -75,44 +52,37 @@ static int region_prot(uint32_t access)
 	return PROT_READ | (access & MR_ACCESS_WRITABLE ? PROT_WRITE : 0);
 }
 
-/* Maps the pages holding [fd_offset, fd_offset + length). */
-static int map_region(struct apird_call *c, int fd, const Apir__RegMr *m, struct apird_mr *mr)
-{
-	uint64_t map_off = m->fd_offset & ~(uint64_t)(APIR_PAGE_SIZE - 1);
-	int prot = region_prot(m->access);
-
-	mr->map_len = apir_align_up(m->fd_offset - map_off + m->length, APIR_PAGE_SIZE);
-	mr->map = mmap(NULL, mr->map_len, prot, MAP_SHARED, fd, (off_t)map_off);
-	if (mr->map == MAP_FAILED) {
-		int err = errno;
-
-		mr->map = NULL;
-		if (err == EPERM)
-			return apird_fail(c, EACCES, "the region's memfd is write-sealed but the "
-					  "access flags allow writes");
-		return apird_fail(c, err, "cannot map the region's memfd");
-	}
-	mr->base = (uint8_t *)mr->map + (m->fd_offset - map_off);
-	return 0;
-}
-
 static int check_reg_mr(struct apird_call *c, const Apir__RegMr *m)
 {
 	int rc = check_access(c, m->access);
 
-	if (!rc)
-		rc = check_range(c, m);
-	if (rc || c->s->vm)
-		return rc;   /* guest extents are checked as they are mapped */
-	if (m->n_pages)
-		return apird_fail(c, EINVAL, "guest-physical pages are for the virtio-serial transport");
-	return check_memfd(c, c->in->fds[0], m);
+	return rc ? rc : check_range(c, m);
+}
+
+/* The region's pages, as the session's transport names them (transport.h). */
+static int map_region(struct apird_call *c, const Apir__RegMr *m, struct apird_mr *mr)
+{
+	struct apird_mem_ref ref = {
+		.fd_index = 0,
+		.offset = m->fd_offset,
+		.ext = m->pages,
+		.n_ext = m->n_pages,
+	};
+	struct apird_mem_map map;
+	int rc = c->s->tr->mem_map(c, &ref, m->length, region_prot(m->access), &map);
+
+	if (rc)
+		return rc;
+	mr->map = map.map;
+	mr->map_len = map.len;
+	mr->base = map.base;
+	return 0;
 }
 
 int apird_do_reg_mr(struct apird_call *c)
 {
 	const Apir__RegMr *m = c->req->reg_mr;
-	struct apird_pd *pd = apird_call_object(c, &c->s->pds, m->pd, "PD");
+	struct apird_pd *pd = apird_call_object(c, &call_session(c)->pds, m->pd, "PD");
 	struct apird_mr *mr;
 	int rc;
 
@@ -129,39 +99,37 @@ int apird_do_reg_mr(struct apird_call *c)
 	mr->access = m->access & MR_ACCESS_SUPPORTED;
 	mr->iova = m->iova;
 	mr->length = m->length;
-	if (c->s->vm)
-		rc = apird_vm_map_region(c, m, region_prot(m->access), mr);
-	else
-		rc = map_region(c, c->in->fds[0], m, mr);
+	rc = map_region(c, m, mr);
 	if (rc)
 		goto fail;
-	rc = apird_mr_keys_assign(c->d, mr);
+	rc = apird_mr_keys_assign(call_dev(c), mr);
 	if (rc) {
 		rc = apird_fail(c, -rc, "no memory key available");
 		goto fail_unmap;
 	}
-	rc = apird_fabric_mr_register(c->d, mr);
+	rc = call_dev(c)->engine->reg_mr(call_dev(c), mr);
 	if (rc) {
-		rc = apird_fail(c, -rc, "cannot register the region with the fabric");
+		rc = apird_fail(c, -rc, "cannot register the region with the %s engine",
+				call_dev(c)->engine->name);
 		goto fail_keys;
 	}
-	mr->handle = apird_table_insert(&c->s->mrs, mr);
+	mr->handle = apird_table_insert(&call_session(c)->mrs, mr);
 	if (!mr->handle) {
 		rc = apird_fail(c, ENOMEM, "at most %u MRs per context", APIRD_MAX_MR);
-		goto fail_fabric;
+		goto fail_engine;
 	}
 	pd->refs++;
-	apir__reg_mr_reply__init(&c->reply.reg_mr);
-	c->reply.reg_mr.mr = mr->handle;
-	c->reply.reg_mr.lkey = mr->lkey;
-	c->reply.reg_mr.rkey = mr->rkey;
+	apir__reg_mr_reply__init(&verbs_reply(c)->reg_mr);
+	verbs_reply(c)->reg_mr.mr = mr->handle;
+	verbs_reply(c)->reg_mr.lkey = mr->lkey;
+	verbs_reply(c)->reg_mr.rkey = mr->rkey;
 	c->resp.body_case = APIR__RESPONSE__BODY_REG_MR;
-	c->resp.reg_mr = &c->reply.reg_mr;
+	c->resp.reg_mr = &verbs_reply(c)->reg_mr;
 	return 0;
-fail_fabric:
-	apird_fabric_mr_unregister(c->d, mr);
+fail_engine:
+	call_dev(c)->engine->dereg_mr(call_dev(c), mr);
 fail_keys:
-	apird_mr_keys_release(c->d, mr);
+	apird_mr_keys_release(call_dev(c), mr);
 fail_unmap:
 	munmap(mr->map, mr->map_len);
 fail:
@@ -171,7 +139,7 @@ fail:
 
 int apird_do_dereg_mr(struct apird_call *c)
 {
-	struct apird_mr *mr = apird_call_object(c, &c->s->mrs, c->req->dereg_mr->mr, "MR");
+	struct apird_mr *mr = apird_call_object(c, &call_session(c)->mrs, c->req->dereg_mr->mr, "MR");
 
 	if (!mr)
 		return EINVAL;
@@ -181,13 +149,13 @@ int apird_do_dereg_mr(struct apird_call *c)
 
 void apird_mr_destroy(struct apird_session *s, struct apird_mr *mr)
 {
-	apird_mr_keys_release(s->d, mr);
-	/* Revoked for peers first; the fabric engine may keep the mapping
-	 * while its own operations still move bytes in it. */
-	apird_fabric_mr_unregister(s->d, mr);
+	apird_mr_keys_release(verbs_dev_of(s), mr);
+	/* Revoked for peers first; the engine may keep the mapping while its
+	 * own operations still move bytes in it. */
+	verbs_dev_of(s)->engine->dereg_mr(verbs_dev_of(s), mr);
 	if (mr->map)
 		munmap(mr->map, mr->map_len);
 	mr->pd->refs--;
-	apird_table_remove(&s->mrs, mr->handle);
+	apird_table_remove(&verbs_session(s)->mrs, mr->handle);
 	free(mr);
 }

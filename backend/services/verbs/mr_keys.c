@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <sys/random.h>
 
-#include "control.h"
+#include "verbs.h"
 
 /* A random key that is non-zero and not in use. */
 static int random_free_key(const struct apird_num_map *m, uint32_t *key)
@@ -24,9 +24,9 @@ static int random_free_key(const struct apird_num_map *m, uint32_t *key)
 	}
 }
 
-int apird_mr_keys_assign(struct apird *d, struct apird_mr *mr)
+int apird_mr_keys_assign(struct verbs_dev *d, struct apird_mr *mr)
 {
-	struct apird_num_map *m = &d->ctl->mr_keys;
+	struct apird_num_map *m = &d->mr_keys;
 	int rc;
 
 	rc = random_free_key(m, &mr->lkey);
@@ -42,13 +42,13 @@ int apird_mr_keys_assign(struct apird *d, struct apird_mr *mr)
 	return rc;
 }
 
-void apird_mr_keys_release(struct apird *d, struct apird_mr *mr)
+void apird_mr_keys_release(struct verbs_dev *d, struct apird_mr *mr)
 {
-	apird_num_map_remove(&d->ctl->mr_keys, mr->lkey);
-	apird_num_map_remove(&d->ctl->mr_keys, mr->rkey);
+	apird_num_map_remove(&d->mr_keys, mr->lkey);
+	apird_num_map_remove(&d->mr_keys, mr->rkey);
 }
 
-struct apird_mr *apird_mr_lookup(struct apird *d, uint32_t key)
+struct apird_mr *apird_mr_lookup(struct verbs_dev *d, uint32_t key)
 {
-	return apird_num_map_get(&d->ctl->mr_keys, key);
+	return apird_num_map_get(&d->mr_keys, key);
 }

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "dispatch.h"
+#include "handlers.h"
 
 int apird_do_alloc_pd(struct apird_call *c)
 {
@@ -12,7 +12,7 @@ int apird_do_alloc_pd(struct apird_call *c)
 	if (!pd)
 		return apird_fail(c, ENOMEM, "out of memory");
 	pd->session = c->s;
-	pd->handle = apird_table_insert(&c->s->pds, pd);
+	pd->handle = apird_table_insert(&call_session(c)->pds, pd);
 	if (!pd->handle) {
 		free(pd);
 		return apird_fail(c, ENOMEM, "at most %u PDs per context", APIRD_MAX_PD);
@@ -24,7 +24,7 @@ int apird_do_alloc_pd(struct apird_call *c)
 int apird_do_dealloc_pd(struct apird_call *c)
 {
 	uint32_t handle = c->req->dealloc_pd->pd;
-	struct apird_pd *pd = apird_call_object(c, &c->s->pds, handle, "PD");
+	struct apird_pd *pd = apird_call_object(c, &call_session(c)->pds, handle, "PD");
 
 	if (!pd)
 		return EINVAL;
@@ -37,6 +37,6 @@ int apird_do_dealloc_pd(struct apird_call *c)
 
 void apird_pd_destroy(struct apird_session *s, struct apird_pd *pd)
 {
-	apird_table_remove(&s->pds, pd->handle);
+	apird_table_remove(&verbs_session(s)->pds, pd->handle);
 	free(pd);
 }

@@ -10,10 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "dispatch.h"
+#include "handlers.h"
 #include "qp_state.h"
-#include "vm.h"
 
 /* The objects a new QP uses, all of the calling session. */
 struct qp_deps {
@@ -51,18 +49,18 @@ static int lookup_deps(struct apird_call *c, const Apir__CreateQp *m, struct qp_
 {
 	struct apird_session *s = c->s;
 
-	deps->pd = apird_call_object(c, &s->pds, m->pd, "PD");
+	deps->pd = apird_call_object(c, &verbs_session(s)->pds, m->pd, "PD");
 	if (!deps->pd)
 		return EINVAL;
-	deps->send_cq = apird_call_object(c, &s->cqs, m->send_cq, "send CQ");
+	deps->send_cq = apird_call_object(c, &verbs_session(s)->cqs, m->send_cq, "send CQ");
 	if (!deps->send_cq)
 		return EINVAL;
-	deps->recv_cq = apird_call_object(c, &s->cqs, m->recv_cq, "receive CQ");
+	deps->recv_cq = apird_call_object(c, &verbs_session(s)->cqs, m->recv_cq, "receive CQ");
 	if (!deps->recv_cq)
 		return EINVAL;
 	deps->srq = NULL;
 	if (m->has_srq) {
-		deps->srq = apird_call_object(c, &s->srqs, m->srq, "SRQ");
+		deps->srq = apird_call_object(c, &verbs_session(s)->srqs, m->srq, "SRQ");
 		if (!deps->srq)
 			return EINVAL;
 	}
@@ -115,13 +113,13 @@ static void qp_refs_add(struct apird_qp *qp, int delta)
 
 static void reply_create_qp(struct apird_call *c, const struct apird_qp *qp)
 {
-	Apir__CreateQpReply *r = &c->reply.create_qp.reply;
+	Apir__CreateQpReply *r = &verbs_reply(c)->create_qp.reply;
 
 	apir__create_qp_reply__init(r);
 	r->qp = qp->handle;
 	r->qp_num = qp->qp_num;
-	apird_qp_cap_to_msg(&qp->cap, &c->reply.create_qp.cap);
-	r->cap = &c->reply.create_qp.cap;
+	apird_qp_cap_to_msg(&qp->cap, &verbs_reply(c)->create_qp.cap);
+	r->cap = &verbs_reply(c)->create_qp.cap;
 	r->sq_entries = qp->sq_entries;
 	r->rq_entries = qp->rq_entries;
 	r->area_size = qp->area_len;
@@ -170,11 +168,11 @@ int apird_do_create_qp(struct apird_call *c)
 	rc = qp_area_create(c, m, qp);
 	if (rc)
 		goto fail;
-	if (apird_qpn_assign(c->d, qp)) {
+	if (apird_qpn_assign(call_dev(c), qp)) {
 		rc = apird_fail(c, ENOMEM, "no QP number available");
 		goto fail_area;
 	}
-	qp->handle = apird_table_insert(&c->s->qps, qp);
+	qp->handle = apird_table_insert(&call_session(c)->qps, qp);
 	if (!qp->handle) {
 		rc = apird_fail(c, ENOMEM, "at most %u QPs per context", APIRD_MAX_QP);
 		goto fail_number;
@@ -183,7 +181,7 @@ int apird_do_create_qp(struct apird_call *c)
 	reply_create_qp(c, qp);
 	return 0;
 fail_number:
-	apird_qpn_release(c->d, qp);
+	apird_qpn_release(call_dev(c), qp);
 fail_area:
 	apird_ring_area_close(c->s, qp->area, qp->area_len);
 fail:
@@ -211,35 +209,27 @@ static int check_transition(struct apird_call *c, const struct apird_qp *qp,
 			  apird_qp_state_name(qp->state), apird_qp_state_name(next));
 }
 
-void apird_qp_set_state(struct apird *d, struct apird_qp *qp, enum ibv_qp_state state)
+void apird_qp_set_state(struct verbs_dev *d, struct apird_qp *qp, enum ibv_qp_state state)
 {
-	sw_qp_set_state(d, qp, state);
+	d->engine->set_qp_state(d, qp, state);
 }
 
-/* An RC/UC address vector naming another apird hands the QP's traffic to
- * the fabric engine; one naming this apird takes it back. */
-static int connect_peer(struct apird_call *c, struct apird_qp *qp, const struct ibv_qp_attr *attr,
-			uint32_t mask)
+/* The engine sees the attributes before they are stored: an address
+ * vector may move the QP's peer (to another apird, or back). */
+static int engine_modify(struct apird_call *c, struct apird_qp *qp,
+			 const struct ibv_qp_attr *attr, uint32_t mask)
 {
-	uint32_t dest = (mask & IBV_QP_DEST_QPN) ? attr->dest_qp_num : qp->attr.dest_qp_num;
+	struct verbs_dev *d = call_dev(c);
 	char err[160];
-	int rc;
+	int rc = d->engine->modify_qp(d, qp, attr, mask, err, sizeof(err));
 
-	if (!(mask & IBV_QP_AV) || qp->qp_type == IBV_QPT_UD)
-		return 0;
-	if (apird_av_is_local(c->d, &attr->ah_attr)) {
-		if (qp->remote.active)
-			apird_fabric_qp_disconnect(c->d, qp);
-		return 0;
-	}
-	rc = apird_fabric_qp_connect(c->d, qp, &attr->ah_attr, dest, err, sizeof(err));
 	return rc ? apird_fail(c, -rc, "%s", err) : 0;
 }
 
 int apird_do_modify_qp(struct apird_call *c)
 {
 	const Apir__ModifyQp *m = c->req->modify_qp;
-	struct apird_qp *qp = apird_call_object(c, &c->s->qps, m->qp, "QP");
+	struct apird_qp *qp = apird_call_object(c, &call_session(c)->qps, m->qp, "QP");
 	struct ibv_qp_attr attr;
 	enum ibv_qp_state next;
 	int rc;
@@ -252,19 +242,19 @@ int apird_do_modify_qp(struct apird_call *c)
 	next = (m->attr_mask & IBV_QP_STATE) ? attr.qp_state : qp->state;
 	rc = check_transition(c, qp, next, m->attr_mask);
 	if (!rc)
-		rc = connect_peer(c, qp, &attr, m->attr_mask);
+		rc = engine_modify(c, qp, &attr, m->attr_mask);
 	if (rc)
 		return rc;
 	apird_qp_attr_store(qp, &attr, m->attr_mask);
 	if (m->attr_mask & IBV_QP_STATE)
-		apird_qp_set_state(c->d, qp, next);
+		apird_qp_set_state(call_dev(c), qp, next);
 	return 0;
 }
 
 int apird_do_query_qp(struct apird_call *c)
 {
-	struct apird_qp *qp = apird_call_object(c, &c->s->qps, c->req->query_qp->qp, "QP");
-	typeof(c->reply.query_qp) *q = &c->reply.query_qp;
+	struct apird_qp *qp = apird_call_object(c, &call_session(c)->qps, c->req->query_qp->qp, "QP");
+	typeof(verbs_reply(c)->query_qp) *q = &verbs_reply(c)->query_qp;
 
 	if (!qp)
 		return EINVAL;
@@ -282,7 +272,7 @@ int apird_do_query_qp(struct apird_call *c)
 
 int apird_do_destroy_qp(struct apird_call *c)
 {
-	struct apird_qp *qp = apird_call_object(c, &c->s->qps, c->req->destroy_qp->qp, "QP");
+	struct apird_qp *qp = apird_call_object(c, &call_session(c)->qps, c->req->destroy_qp->qp, "QP");
 
 	if (!qp)
 		return EINVAL;
@@ -292,11 +282,10 @@ int apird_do_destroy_qp(struct apird_call *c)
 
 void apird_qp_destroy(struct apird_session *s, struct apird_qp *qp)
 {
-	sw_qp_detach(s->d, qp);
-	apird_fabric_qp_disconnect(s->d, qp);
-	apird_qpn_release(s->d, qp);
+	verbs_dev_of(s)->engine->destroy_qp(verbs_dev_of(s), qp);
+	apird_qpn_release(verbs_dev_of(s), qp);
 	qp_refs_add(qp, -1);
 	apird_ring_area_close(s, qp->area, qp->area_len);
-	apird_table_remove(&s->qps, qp->handle);
+	apird_table_remove(&verbs_session(s)->qps, qp->handle);
 	free(qp);
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "apir/ah_attr.h"
-#include "dispatch.h"
+#include "handlers.h"
 #include "qp_state.h"
 
 #define QP_ACCESS_ALLOWED (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \

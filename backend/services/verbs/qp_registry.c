@@ -7,7 +7,7 @@
  */
 #include <errno.h>
 
-#include "control.h"
+#include "verbs.h"
 
 #define NUM_FIRST 2u
 #define NUM_LAST 0xffffffu
@@ -32,32 +32,32 @@ static int number_assign(struct apird_num_map *m, uint32_t *next, void *obj, uin
 	return 0;
 }
 
-int apird_qpn_assign(struct apird *d, struct apird_qp *qp)
+int apird_qpn_assign(struct verbs_dev *d, struct apird_qp *qp)
 {
-	return number_assign(&d->ctl->qps, &d->ctl->next_qpn, qp, &qp->qp_num);
+	return number_assign(&d->qps, &d->next_qpn, qp, &qp->qp_num);
 }
 
-void apird_qpn_release(struct apird *d, struct apird_qp *qp)
+void apird_qpn_release(struct verbs_dev *d, struct apird_qp *qp)
 {
-	apird_num_map_remove(&d->ctl->qps, qp->qp_num);
+	apird_num_map_remove(&d->qps, qp->qp_num);
 }
 
-int apird_srqn_assign(struct apird *d, struct apird_srq *srq)
+int apird_srqn_assign(struct verbs_dev *d, struct apird_srq *srq)
 {
-	return number_assign(&d->ctl->srqs, &d->ctl->next_srqn, srq, &srq->srq_num);
+	return number_assign(&d->srqs, &d->next_srqn, srq, &srq->srq_num);
 }
 
-void apird_srqn_release(struct apird *d, struct apird_srq *srq)
+void apird_srqn_release(struct verbs_dev *d, struct apird_srq *srq)
 {
-	apird_num_map_remove(&d->ctl->srqs, srq->srq_num);
+	apird_num_map_remove(&d->srqs, srq->srq_num);
 }
 
-struct apird_qp *apird_qp_lookup(struct apird *d, uint32_t qp_num)
+struct apird_qp *apird_qp_lookup(struct verbs_dev *d, uint32_t qp_num)
 {
-	return apird_num_map_get(&d->ctl->qps, qp_num);
+	return apird_num_map_get(&d->qps, qp_num);
 }
 
-struct apird_srq *apird_srq_lookup(struct apird *d, uint32_t srq_num)
+struct apird_srq *apird_srq_lookup(struct verbs_dev *d, uint32_t srq_num)
 {
-	return apird_num_map_get(&d->ctl->srqs, srq_num);
+	return apird_num_map_get(&d->srqs, srq_num);
 }

@@ -5,9 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "dispatch.h"
-#include "vm.h"
+#include "handlers.h"
 
 static int check_create_srq(struct apird_call *c, const Apir__CreateSrq *m)
 {
@@ -38,7 +36,7 @@ static int srq_area_create(struct apird_call *c, const Apir__CreateSrq *m, struc
 
 static void reply_create_srq(struct apird_call *c, const struct apird_srq *srq)
 {
-	Apir__CreateSrqReply *r = &c->reply.create_srq;
+	Apir__CreateSrqReply *r = &verbs_reply(c)->create_srq;
 
 	apir__create_srq_reply__init(r);
 	r->srq = srq->handle;
@@ -54,7 +52,7 @@ static void reply_create_srq(struct apird_call *c, const struct apird_srq *srq)
 int apird_do_create_srq(struct apird_call *c)
 {
 	const Apir__CreateSrq *m = c->req->create_srq;
-	struct apird_pd *pd = apird_call_object(c, &c->s->pds, m->pd, "PD");
+	struct apird_pd *pd = apird_call_object(c, &call_session(c)->pds, m->pd, "PD");
 	struct apird_srq *srq;
 	int rc;
 
@@ -75,11 +73,11 @@ int apird_do_create_srq(struct apird_call *c)
 	rc = srq_area_create(c, m, srq);
 	if (rc)
 		goto fail;
-	if (apird_srqn_assign(c->d, srq)) {
+	if (apird_srqn_assign(call_dev(c), srq)) {
 		rc = apird_fail(c, ENOMEM, "no SRQ number available");
 		goto fail_area;
 	}
-	srq->handle = apird_table_insert(&c->s->srqs, srq);
+	srq->handle = apird_table_insert(&call_session(c)->srqs, srq);
 	if (!srq->handle) {
 		rc = apird_fail(c, ENOMEM, "at most %u SRQs per context", APIRD_MAX_SRQ);
 		goto fail_number;
@@ -88,7 +86,7 @@ int apird_do_create_srq(struct apird_call *c)
 	reply_create_srq(c, srq);
 	return 0;
 fail_number:
-	apird_srqn_release(c->d, srq);
+	apird_srqn_release(call_dev(c), srq);
 fail_area:
 	apird_ring_area_close(c->s, srq->area, srq->area_len);
 fail:
@@ -101,7 +99,7 @@ fail:
 int apird_do_modify_srq(struct apird_call *c)
 {
 	const Apir__ModifySrq *m = c->req->modify_srq;
-	struct apird_srq *srq = apird_call_object(c, &c->s->srqs, m->srq, "SRQ");
+	struct apird_srq *srq = apird_call_object(c, &call_session(c)->srqs, m->srq, "SRQ");
 
 	if (!srq)
 		return EINVAL;
@@ -120,8 +118,8 @@ int apird_do_modify_srq(struct apird_call *c)
 
 int apird_do_query_srq(struct apird_call *c)
 {
-	struct apird_srq *srq = apird_call_object(c, &c->s->srqs, c->req->query_srq->srq, "SRQ");
-	Apir__SrqAttr *a = &c->reply.srq_attr;
+	struct apird_srq *srq = apird_call_object(c, &call_session(c)->srqs, c->req->query_srq->srq, "SRQ");
+	Apir__SrqAttr *a = &verbs_reply(c)->srq_attr;
 
 	if (!srq)
 		return EINVAL;
@@ -137,7 +135,7 @@ int apird_do_query_srq(struct apird_call *c)
 int apird_do_destroy_srq(struct apird_call *c)
 {
 	uint32_t handle = c->req->destroy_srq->srq;
-	struct apird_srq *srq = apird_call_object(c, &c->s->srqs, handle, "SRQ");
+	struct apird_srq *srq = apird_call_object(c, &call_session(c)->srqs, handle, "SRQ");
 
 	if (!srq)
 		return EINVAL;
@@ -149,9 +147,9 @@ int apird_do_destroy_srq(struct apird_call *c)
 
 void apird_srq_destroy(struct apird_session *s, struct apird_srq *srq)
 {
-	apird_srqn_release(s->d, srq);
+	apird_srqn_release(verbs_dev_of(s), srq);
 	apird_ring_area_close(s, srq->area, srq->area_len);
 	srq->pd->refs--;
-	apird_table_remove(&s->srqs, srq->handle);
+	apird_table_remove(&verbs_session(s)->srqs, srq->handle);
 	free(srq);
 }

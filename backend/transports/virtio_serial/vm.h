@@ -17,10 +17,11 @@
 #include <sys/stat.h>
 
 #include "apir.pb-c.h"
+#include "apird.h"
 #include "config.h"
-#include "control.h"
 #include "guest_ram.h"
 #include "qmp_msg.h"
+#include "transport.h"
 
 struct apird_call;
 struct apird_session;
@@ -56,9 +57,8 @@ struct apird_vm_conn {
 	size_t num_rings, rings_cap;
 };
 
-/* The device id QEMU's VSERPORT_CHANGE events name apir's port by (the
- * launcher gives the virtserialport id= this, as its name). */
-#define APIRD_VM_PORT_ID "org.apir.0"
+/* The device id QEMU's VSERPORT_CHANGE events name apir's port by: the
+ * launcher gives the virtserialport id= its name, APIR_VIRTIO_PORT_NAME. */
 #define APIRD_QMP_LINE_MAX 4096
 
 /* QEMU's monitor (QMP) for one VM, on its own socket: QEMU connects, like
@@ -89,16 +89,24 @@ struct apird_vm {
 	struct apird_vm_qmp qmp;
 	bool ram_error_logged;
 	struct apird_vm *next;
+	struct apird_vms *vms;       /* the listener it belongs to */
 };
+
+/* The VM listener's state: the VMs it serves. */
+struct apird_vms {
+	struct apird *d;
+	struct apird_vm *list;
+};
+
+extern const struct apird_transport_ops apird_vm_transport;
 
 /* ---- vm_listen.c ------------------------------------------------------------ */
 
-/* Adds a VM apird serves (not listening yet). Returns it or NULL. */
-struct apird_vm *apird_vm_add(struct apird *d, const struct apird_vm_config *cfg);
-/* Adds and listens on every VM of ctl->cfg. Returns 0 or -errno (logged). */
-int apird_vms_listen(struct apird *d);
-/* Ends every VM connection (its session too) and listener, frees them. */
-void apird_vms_close(struct apird *d);
+/* Every VM of cfg.vms: their sockets, QEMU's connections, their sessions. */
+extern const struct apird_listener_ops apird_vm_listener;
+/* Adds a VM to a started apird_vm_listener (priv: its priv), not listening:
+ * unit tests attach streams themselves. Returns it or NULL. */
+struct apird_vm *apird_vm_add(void *listener, struct apird *d, const struct apird_vm_config *cfg);
 
 /* ---- vm_conn.c -------------------------------------------------------------- */
 
@@ -115,9 +123,6 @@ int apird_vm_send(struct apird_vm_conn *conn, const void *payload, size_t len);
 /* Sends an unsolicited Event (dropped, logged once, when the guest does
  * not read). */
 void apird_vm_send_event(struct apird_vm_conn *conn, const Apir__Event *ev);
-/* The session of conn was closed: forget it and its rings, unmap its
- * session page without touching it (the guest process is gone). */
-void apird_vm_session_closed(struct apird_session *s);
 /* The guest process that held the port closed it (QMP said so): its
  * session ends now, with everything it owns, and what was queued for it
  * is dropped. */
@@ -139,18 +144,14 @@ void apird_vm_qmp_close(struct apird_vm *vm);
 
 /* ---- vm_memory.c: guest pages behind session pages, rings and regions ------- */
 
-/* Hello of a virtio-serial session: maps its session page. */
-int apird_vm_map_session_page(struct apird_call *c, const Apir__Hello *h);
-/* A ring's shared area of len bytes: on a virtio-serial session the guest
- * pages named by ring (zeroed control page, no overlap with the session's
- * other rings); on a unix session a new sealed memfd sent with the reply
- * (ring must be empty). Fails the call on error. */
-int apird_ring_area_open(struct apird_call *c, const char *name, size_t len,
-			 Apir__GpaExtent *const *ring, size_t num_ring, void **area);
-void apird_ring_area_close(struct apird_session *s, void *area, size_t len);
-/* RegMr on a virtio-serial session: maps the region's guest pages
- * (m->pages, m->fd_offset) into mr->map / mr->base. */
-int apird_vm_map_region(struct apird_call *c, const Apir__RegMr *m, int prot,
-			struct apird_mr *mr);
+/* The transport ops of transport.h for guest memory: the session page (at
+ * Hello), ring areas (zeroed control page, no overlap with the session's
+ * other rings) and regions, all guest pages checked against the VM's RAM. */
+int apird_vm_hello(struct apird_call *c, const Apir__Hello *h, bool data_plane);
+int apird_vm_area_open(struct apird_call *c, const char *name, size_t len,
+		       const struct apird_mem_ref *ref, void **area);
+void apird_vm_area_close(struct apird_session *s, void *area, size_t len);
+int apird_vm_mem_map(struct apird_call *c, const struct apird_mem_ref *ref, uint64_t len,
+		     int prot, struct apird_mem_map *m);
 
 #endif /* APIRD_VM_H */

@@ -17,13 +17,14 @@
 #include <unistd.h>
 
 #include "apir/log.h"
+#include "apir/ring.h"
 #include "apir/stream.h"
 #include "apir/wire.h"
 #include "dispatch.h"
 #include "session.h"
+#include "util.h"
 #include "vm.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* Enough for one whole frame behind an incomplete one. */
 #define IN_CAP (2u * (APIR_STREAM_HDR + APIR_MAX_FRAME))
@@ -105,7 +106,7 @@ static void watch_output(struct apird_vm_conn *conn, bool on)
 
 	if (conn->out_watched == on)
 		return;
-	if (epoll_ctl(conn->vm->d->ctl->epoll_fd, EPOLL_CTL_MOD, conn->fd, &ev) == 0)
+	if (epoll_ctl(conn->vm->d->epoll_fd, EPOLL_CTL_MOD, conn->fd, &ev) == 0)
 		conn->out_watched = on;
 }
 
@@ -198,13 +199,12 @@ int apird_vm_send(struct apird_vm_conn *conn, const void *payload, size_t len)
 
 static int send_response(struct apird_vm_conn *conn, const Apir__Response *r, size_t limit)
 {
-	size_t len = apir__response__get_packed_size(r);
-	uint8_t *buf = malloc(len ? len : 1);
+	size_t len;
+	uint8_t *buf = apird_response_pack(r, &len);
 	int rc;
 
 	if (!buf)
 		return -ENOMEM;
-	apir__response__pack(r, buf);
 	rc = queue_frame(conn, buf, len, limit);
 	free(buf);
 	return rc;
@@ -252,7 +252,7 @@ static bool start_session(struct apird_vm_conn *conn)
 	if (conn->session)
 		apird_session_close(conn->session, "a new guest process said Hello");
 	drop_unsent(conn);
-	conn->session = apird_session_create_vm(conn->vm->d, conn);
+	conn->session = apird_session_new(conn->vm->d, &apird_vm_transport, conn);
 	if (conn->session)
 		apird_vm_qmp_session_started(conn->vm);
 	return conn->session != NULL;
@@ -431,9 +431,56 @@ void apird_vm_port_closed(struct apird_vm *vm)
 	drop_unsent(conn);
 }
 
-void apird_vm_session_closed(struct apird_session *s)
+/* ---- the transport ops --------------------------------------------------------- */
+
+static int vm_send(struct apird_session *s, const void *buf, size_t len, const int *fds,
+		   unsigned int num_fds)
 {
-	struct apird_vm_conn *conn = s->vm;
+	(void)fds;
+	(void)num_fds;
+	return apird_vm_send(s->conn, buf, len);
+}
+
+/* Events travel as Event frames: the record's fields, named. */
+static void vm_notify(struct apird_session *s, uint32_t sink, const void *rec, size_t len)
+{
+	Apir__Event ev = APIR__EVENT__INIT;
+
+	if (sink == APIRD_SINK_ASYNC && len == sizeof(struct apir_async_event_rec)) {
+		const struct apir_async_event_rec *a = rec;
+
+		ev.async = true;
+		ev.event_type = a->event_type;
+		ev.obj_kind = a->obj_kind;
+		ev.obj_handle = a->obj_handle;
+	} else if (sink != APIRD_SINK_ASYNC && len == sizeof(struct apir_cq_event_rec)) {
+		ev.channel = sink;
+		ev.cq = ((const struct apir_cq_event_rec *)rec)->cq_handle;
+	} else {
+		return;
+	}
+	apird_vm_send_event(s->conn, &ev);
+}
+
+/* A channel's events go to the guest as Event frames naming the channel. */
+static int vm_sink_open(struct apird_call *c, uint32_t handle, uint32_t *sink)
+{
+	(void)c;
+	*sink = handle;
+	return 0;
+}
+
+static void vm_sink_close(struct apird_session *s, uint32_t sink)
+{
+	(void)s;
+	(void)sink;
+}
+
+/* Forgets the session and its rings, unmaps its session page without
+ * touching it (the guest process is gone). */
+static void vm_session_closed(struct apird_session *s)
+{
+	struct apird_vm_conn *conn = s->conn;
 
 	for (size_t i = 0; i < conn->num_rings; i++)
 		free(conn->rings[i].ext);
@@ -444,3 +491,17 @@ void apird_vm_session_closed(struct apird_session *s)
 	if (conn->session == s)
 		conn->session = NULL;
 }
+
+const struct apird_transport_ops apird_vm_transport = {
+	.name = "virtio-serial",
+	.carries_fds = false,
+	.send = vm_send,
+	.notify = vm_notify,
+	.hello = apird_vm_hello,
+	.sink_open = vm_sink_open,
+	.sink_close = vm_sink_close,
+	.area_open = apird_vm_area_open,
+	.area_close = apird_vm_area_close,
+	.mem_map = apird_vm_mem_map,
+	.session_closed = vm_session_closed,
+};

@@ -13,24 +13,27 @@
 #include <unistd.h>
 
 #include "apir/log.h"
+#include "socket_file.h"
+#include "util.h"
 #include "vm.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
-struct apird_vm *apird_vm_add(struct apird *d, const struct apird_vm_config *cfg)
+struct apird_vm *apird_vm_add(void *listener, struct apird *d, const struct apird_vm_config *cfg)
 {
+	struct apird_vms *vms = listener;
 	struct apird_vm *vm = calloc(1, sizeof(*vm));
 
 	if (!vm)
 		return NULL;
 	vm->cfg = *cfg;
 	vm->d = d;
+	vm->vms = vms;
 	vm->listen_fd = -1;
 	vm->qmp.listen_fd = -1;
 	vm->qmp.fd = -1;
 	vm->qmp.timer_fd = -1;
-	vm->next = d->ctl->vms;
-	d->ctl->vms = vm;
+	vm->next = vms->list;
+	vms->list = vm;
 	return vm;
 }
 
@@ -60,7 +63,7 @@ static void vm_listen_ready(struct apird *d, struct apird_watch *w, uint32_t eve
 
 static int vm_listen(struct apird_vm *vm)
 {
-	int fd = apird_unix_listen(vm->cfg.socket_path, &vm->sock_st);
+	int fd = apird_socket_listen(vm->cfg.socket_path, &vm->sock_st);
 	int rc;
 
 	if (fd < 0) {
@@ -80,34 +83,49 @@ static int vm_listen(struct apird_vm *vm)
 	return 0;
 }
 
-int apird_vms_listen(struct apird *d)
+static void vms_stop(struct apird *d, void *priv)
 {
-	const struct apird_config *cfg = &d->ctl->cfg;
+	struct apird_vms *vms = priv;
 
-	for (unsigned int i = 0; i < cfg->num_vms; i++) {
-		struct apird_vm *vm = apird_vm_add(d, &cfg->vms[i]);
-		int rc = vm ? vm_listen(vm) : -ENOMEM;
+	while (vms->list) {
+		struct apird_vm *vm = vms->list;
 
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-void apird_vms_close(struct apird *d)
-{
-	while (d->ctl->vms) {
-		struct apird_vm *vm = d->ctl->vms;
-
-		d->ctl->vms = vm->next;
+		vms->list = vm->next;
 		if (vm->conn)
 			apird_vm_disconnect(vm->conn, "apird is shutting down");
 		apird_vm_qmp_close(vm);
 		if (vm->listen_fd >= 0) {
 			apird_watch_del(d, vm->listen_fd);
 			close(vm->listen_fd);
-			apird_unix_unlink(vm->cfg.socket_path, &vm->sock_st);
+			apird_socket_unlink(vm->cfg.socket_path, &vm->sock_st);
 		}
 		free(vm);
 	}
+	free(vms);
 }
+
+static int vms_start(struct apird *d, void **priv)
+{
+	struct apird_vms *vms = calloc(1, sizeof(*vms));
+
+	if (!vms)
+		return -ENOMEM;
+	vms->d = d;
+	for (unsigned int i = 0; i < d->cfg.num_vms; i++) {
+		struct apird_vm *vm = apird_vm_add(vms, d, &d->cfg.vms[i]);
+		int rc = vm ? vm_listen(vm) : -ENOMEM;
+
+		if (rc) {
+			vms_stop(d, vms);
+			return rc;
+		}
+	}
+	*priv = vms;
+	return 0;
+}
+
+const struct apird_listener_ops apird_vm_listener = {
+	.name = "virtio-serial",
+	.start = vms_start,
+	.stop = vms_stop,
+};

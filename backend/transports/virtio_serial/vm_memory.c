@@ -16,7 +16,6 @@
 
 #include "apir/array.h"
 #include "apir/log.h"
-#include "control.h"
 #include "dispatch.h"
 #include "vm.h"
 
@@ -81,7 +80,7 @@ static int remember_ring(struct apird_vm_conn *conn, const void *area,
 static int take_extents(struct apird_call *c, Apir__GpaExtent *const *msg, size_t *n, size_t len,
 			struct apird_gpa_extent **out)
 {
-	const struct apird_guest_ram *ram = &c->s->vm->ram;
+	const struct apird_guest_ram *ram = &((struct apird_vm_conn *)c->s->conn)->ram;
 	struct apird_gpa_extent *ext;
 	uint64_t total = 0, left = len;
 	size_t used = 0;
@@ -121,7 +120,7 @@ static int take_extents(struct apird_call *c, Apir__GpaExtent *const *msg, size_
 static int map_guest(struct apird_call *c, Apir__GpaExtent *const *msg, size_t n, size_t len,
 		     int prot, bool is_ring, void **view)
 {
-	struct apird_vm_conn *conn = c->s->vm;
+	struct apird_vm_conn *conn = c->s->conn;
 	struct apird_gpa_extent *ext = NULL;
 	char err[200];
 	int rc = take_extents(c, msg, &n, len, &ext);
@@ -142,11 +141,17 @@ static int map_guest(struct apird_call *c, Apir__GpaExtent *const *msg, size_t n
 	return rc;
 }
 
-int apird_vm_map_session_page(struct apird_call *c, const Apir__Hello *h)
+/* Hello: the session page is a guest page the frontend pinned and zeroed.
+ * An operator's status session has no business on a guest's port. */
+int apird_vm_hello(struct apird_call *c, const Apir__Hello *h, bool data_plane)
 {
 	void *page;
-	int rc = open_ram(c, c->s->vm);
+	int rc;
 
+	if (!data_plane)
+		return apird_fail(c, EPERM, "operator sessions use apird's control socket, not a VM's "
+				  "port");
+	rc = open_ram(c, c->s->conn);
 	if (rc)
 		return rc;
 	if (h->n_session_page != 1 || h->session_page[0]->len != APIR_PAGE_SIZE)
@@ -160,52 +165,22 @@ int apird_vm_map_session_page(struct apird_call *c, const Apir__Hello *h)
 	return 0;
 }
 
-/* Rings of the unix transport are host memory that apird allocates (and
- * writes CQEs into): without a bound one frontend could make apird take
- * gigabytes (4096 CQs of 32768 entries: 8 GiB). A VM's rings live in its own RAM. */
-static int ring_quota_check(struct apird_call *c, const char *name, size_t len)
+int apird_vm_area_open(struct apird_call *c, const char *name, size_t len,
+		       const struct apird_mem_ref *ref, void **area)
 {
-	uint64_t quota = (uint64_t)c->d->ctl->cfg.session_ring_mib << 20;
+	int rc = map_guest(c, ref->ext, ref->n_ext, len, PROT_READ | PROT_WRITE, true, area);
 
-	if (len <= quota && c->s->ring_bytes <= quota - len)
-		return 0;
-	return apird_fail(c, ENOMEM, "the %s ring (%zu bytes) exceeds this session's ring memory "
-			  "(session_ring_mib %u, %llu bytes in use)", name, len,
-			  c->d->ctl->cfg.session_ring_mib, (unsigned long long)c->s->ring_bytes);
+	(void)name;
+	/* The control lines start zeroed whatever the guest left there. */
+	if (!rc)
+		memset(*area, 0, APIR_PAGE_SIZE);
+	return rc;
 }
 
-int apird_ring_area_open(struct apird_call *c, const char *name, size_t len,
-			 Apir__GpaExtent *const *ring, size_t num_ring, void **area)
+void apird_vm_area_close(struct apird_session *s, void *area, size_t len)
 {
-	int fd, rc;
+	struct apird_vm_conn *conn = s->conn;
 
-	if (c->s->vm) {
-		rc = map_guest(c, ring, num_ring, len, PROT_READ | PROT_WRITE, true, area);
-		/* The control lines start zeroed whatever the guest left there. */
-		if (!rc)
-			memset(*area, 0, APIR_PAGE_SIZE);
-		return rc;
-	}
-	if (num_ring)
-		return apird_fail(c, EINVAL, "guest-physical ring extents are for the virtio-serial "
-				  "transport");
-	rc = ring_quota_check(c, name, len);
-	if (rc)
-		return rc;
-	rc = apird_area_create(name, len, &fd, area);
-	if (rc)
-		return apird_fail(c, -rc, "cannot create the %s ring", name);
-	c->s->ring_bytes += len;
-	apird_call_send_fd(c, fd, true);
-	return 0;
-}
-
-void apird_ring_area_close(struct apird_session *s, void *area, size_t len)
-{
-	struct apird_vm_conn *conn = s->vm;
-
-	if (!conn)
-		s->ring_bytes -= len;
 	for (size_t i = 0; conn && i < conn->num_rings; i++) {
 		if (conn->rings[i].area != area)
 			continue;
@@ -216,25 +191,28 @@ void apird_ring_area_close(struct apird_session *s, void *area, size_t len)
 	munmap(area, len);
 }
 
-int apird_vm_map_region(struct apird_call *c, const Apir__RegMr *m, int prot,
-			struct apird_mr *mr)
+/* [offset, offset + len) of the guest pages ref names; offset lies in the
+ * first extent. */
+int apird_vm_mem_map(struct apird_call *c, const struct apird_mem_ref *ref, uint64_t len,
+		     int prot, struct apird_mem_map *m)
 {
+	struct apird_vm_conn *conn = c->s->conn;
 	void *view;
-	size_t len;
+	size_t map_len;
 	int rc;
 
-	if (m->n_pages == 0 || m->fd_offset >= m->pages[0]->len)
-		return apird_fail(c, EINVAL, "RegMr: fd_offset %llu is not inside the first of %zu "
-				  "guest extents", (unsigned long long)m->fd_offset, m->n_pages);
-	if (m->fd_offset + m->length > c->s->vm->ram.size)
-		return apird_fail(c, EINVAL, "RegMr: %llu bytes do not fit in this VM's RAM",
-				  (unsigned long long)m->length);
-	len = apir_align_up(m->fd_offset + m->length, APIR_PAGE_SIZE);
-	rc = map_guest(c, m->pages, m->n_pages, len, prot, false, &view);
+	if (ref->n_ext == 0 || ref->offset >= ref->ext[0]->len)
+		return apird_fail(c, EINVAL, "offset %llu is not inside the first of %zu guest "
+				  "extents", (unsigned long long)ref->offset, ref->n_ext);
+	if (ref->offset + len > conn->ram.size)
+		return apird_fail(c, EINVAL, "%llu bytes do not fit in this VM's RAM",
+				  (unsigned long long)len);
+	map_len = apir_align_up(ref->offset + len, APIR_PAGE_SIZE);
+	rc = map_guest(c, ref->ext, ref->n_ext, map_len, prot, false, &view);
 	if (rc)
 		return rc;
-	mr->map = view;
-	mr->map_len = len;
-	mr->base = (uint8_t *)view + m->fd_offset;
+	m->map = view;
+	m->len = map_len;
+	m->base = (uint8_t *)view + ref->offset;
 	return 0;
 }

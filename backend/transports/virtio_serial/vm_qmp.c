@@ -37,9 +37,11 @@
 #include <unistd.h>
 
 #include "apir/log.h"
+#include "apir/wire.h"
+#include "socket_file.h"
+#include "util.h"
 #include "vm.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* How often a live session's port state is asked for: the bound on how
  * long a dead process's session outlives it, at 10 cheap queries a second. */
@@ -52,7 +54,7 @@
 static const char hello_cmds[] =
 	"{\"execute\": \"qmp_capabilities\"}\r\n"
 	"{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine/peripheral/"
-	APIRD_VM_PORT_ID "\", \"property\": \"chardev\"}, \"id\": \"" ID_CHARDEV "\"}\r\n";
+	APIR_VIRTIO_PORT_NAME "\", \"property\": \"chardev\"}, \"id\": \"" ID_CHARDEV "\"}\r\n";
 static const char state_cmd[] = "{\"execute\": \"query-chardev\", \"id\": \"" ID_STATE "\"}\r\n";
 
 /* Arms (or with on false, stops) the poll timer. */
@@ -96,7 +98,7 @@ static void qmp_send(struct apird_vm *vm, const char *cmds, size_t len)
 
 static void port_changed(struct apird_vm *vm, const struct apird_qmp_msg *m)
 {
-	if (strcmp(m->event, "VSERPORT_CHANGE") || strcmp(m->data_id, APIRD_VM_PORT_ID))
+	if (strcmp(m->event, "VSERPORT_CHANGE") || strcmp(m->data_id, APIR_VIRTIO_PORT_NAME))
 		return;
 	apir_dbg("vm %s: the guest %s the port (QMP event)", vm->cfg.name,
 		 m->data_open ? "opened" : "closed");
@@ -129,7 +131,7 @@ static void handle_message(struct apird_vm *vm, const char *text, size_t len)
 	case APIRD_QMP_ERROR:
 		apir_warn("vm %s: QEMU's monitor refused a command%s: %.*s", vm->cfg.name,
 			  strcmp(m.id, ID_CHARDEV) ? "" :
-			  " (no port with id " APIRD_VM_PORT_ID ": dead guest processes are "
+			  " (no port with id " APIR_VIRTIO_PORT_NAME ": dead guest processes are "
 			  "cleaned up only at the next Hello)", (int)len, text);
 		return;
 	case APIRD_QMP_INVALID:
@@ -271,7 +273,7 @@ int apird_vm_qmp_listen(struct apird_vm *vm)
 
 	if (!vm->cfg.qmp_path[0])
 		return 0;
-	fd = apird_unix_listen(vm->cfg.qmp_path, &vm->qmp.sock_st);
+	fd = apird_socket_listen(vm->cfg.qmp_path, &vm->qmp.sock_st);
 	if (fd < 0) {
 		apir_err("vm %s: cannot listen on %s: %s", vm->cfg.name, vm->cfg.qmp_path,
 			 strerror(-fd));
@@ -294,7 +296,7 @@ void apird_vm_qmp_close(struct apird_vm *vm)
 	if (vm->qmp.listen_fd >= 0) {
 		apird_watch_del(vm->d, vm->qmp.listen_fd);
 		close(vm->qmp.listen_fd);
-		apird_unix_unlink(vm->cfg.qmp_path, &vm->qmp.sock_st);
+		apird_socket_unlink(vm->cfg.qmp_path, &vm->qmp.sock_st);
 		vm->qmp.listen_fd = -1;
 	}
 }

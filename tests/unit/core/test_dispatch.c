@@ -19,7 +19,7 @@
 
 #include "apir.pb-c.h"
 #include "apir/wire.h"
-#include "control.h"
+#include "test_daemon.h"
 #include "session.h"
 #include "unit.h"
 
@@ -52,7 +52,7 @@ static void client_open(struct client *c)
 	c->async_fd = -1;
 	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
 	c->sock = sp[0];
-	c->s = apird_session_create(&d, sp[1]);
+	c->s = apird_unix_session_create(&d, sp[1]);
 	CU_ASSERT_FATAL(c->s != NULL);
 	c->next_id = 1;
 }
@@ -75,7 +75,7 @@ static void up(void)
 	apir_log_init("apird-test", APIR_LOG_ERROR);
 	apird_config_defaults(&cfg);
 	memset(&d, 0, sizeof(d));
-	CU_ASSERT_FATAL(apird_daemon_init(&d, &cfg) == 0);
+	CU_ASSERT_FATAL(test_daemon_init(&d, &cfg) == 0);
 	client_open(&A);
 	client_open(&B);
 }
@@ -97,7 +97,7 @@ static Apir__Response *exchange_raw(struct client *c, const void *buf, size_t le
 	Apir__Response *resp;
 
 	CU_ASSERT_FATAL(apir_frame_send(c->sock, buf, len, fds, num_fds) == 0);
-	if (c->s && !apird_session_serve(c->s))
+	if (c->s && !apird_unix_session_serve(c->s))
 		c->s = NULL;
 	apird_sessions_reap(&d);
 	client_drop_fds(c);
@@ -374,7 +374,7 @@ static void test_hello(void)
 	CU_ASSERT_EQUAL(atomic_load(&A.page->engine_sleeping), 0);
 	CU_ASSERT_EQUAL(atomic_load(&A.page->device_fatal), 0);
 	/* The doorbell is the session's own eventfd. */
-	CU_ASSERT_EQUAL(write(A.s->doorbell_fd, &one, sizeof(one)), 8);
+	CU_ASSERT_EQUAL(write(unix_conn_of(A.s)->doorbell_fd, &one, sizeof(one)), 8);
 	/* A second Hello fails alone. */
 	CU_ASSERT_EQUAL(status(hello_version(&A, APIR_PROTOCOL_VERSION)), EPROTO);
 	CU_ASSERT_PTR_NOT_NULL(A.s);
@@ -424,7 +424,7 @@ static void test_malformed_frames(void)
 	client_close(&A);
 	client_open(&A);
 	CU_ASSERT_EQUAL(write(A.sock, oversized, sizeof(oversized)), 4);
-	CU_ASSERT_FALSE(apird_session_serve(A.s));
+	CU_ASSERT_FALSE(apird_unix_session_serve(A.s));
 	A.s = NULL;
 	down();
 }
@@ -572,7 +572,7 @@ static void test_reg_mr_rejects(void)
 	CU_ASSERT_EQUAL(reg_mr_status(&A, pd + 1, good, 0, 4096, 0), EINVAL);
 	CU_ASSERT_EQUAL(reg_mr_status(&A, pd, wsealed, 0, 4096, IBV_ACCESS_LOCAL_WRITE), EACCES);
 	CU_ASSERT_EQUAL(reg_mr_status(&A, pd, wsealed, 0, 4096, IBV_ACCESS_REMOTE_READ), 0);
-	CU_ASSERT_EQUAL(A.s->mrs.count, 1);
+	CU_ASSERT_EQUAL(verbs_session(A.s)->mrs.count, 1);
 	close(unsealed);
 	close(small);
 	close(good);
@@ -604,9 +604,9 @@ static void test_reg_mr_maps_the_pages(void)
 	rkey = r->reg_mr->rkey;
 	status(r);
 	CU_ASSERT(lkey && rkey && lkey != rkey);
-	mr = apird_mr_lookup(&d, rkey);
+	mr = apird_mr_lookup(test_verbs_dev(&d), rkey);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mr);
-	CU_ASSERT_PTR_EQUAL(apird_mr_lookup(&d, lkey), mr);
+	CU_ASSERT_PTR_EQUAL(apird_mr_lookup(test_verbs_dev(&d), lkey), mr);
 	CU_ASSERT_EQUAL(mr->iova, 0x7f0000001388ull);
 	CU_ASSERT_EQUAL(mr->length, 6000);
 	CU_ASSERT_EQUAL(mr->access, access & ~(uint32_t)IBV_ACCESS_RELAXED_ORDERING);
@@ -616,7 +616,7 @@ static void test_reg_mr_maps_the_pages(void)
 	CU_ASSERT_EQUAL(mine[10999], 0xcd);
 	CU_ASSERT_EQUAL(dealloc_pd(&A, pd), EBUSY);
 	CU_ASSERT_EQUAL(dereg_mr(&A, handle), 0);
-	CU_ASSERT_PTR_NULL(apird_mr_lookup(&d, rkey));
+	CU_ASSERT_PTR_NULL(apird_mr_lookup(test_verbs_dev(&d), rkey));
 	CU_ASSERT_EQUAL(dealloc_pd(&A, pd), 0);
 	munmap(mine, 3 * 4096);
 	close(fd);
@@ -662,7 +662,7 @@ static void test_ring_quota(void)
 	Apir__Response *r;
 
 	up();
-	d.ctl->cfg.session_ring_mib = 1;
+	d.cfg.session_ring_mib = 1;
 	hello(&A);
 	hello(&B);
 	/* 8192 CQEs: 512 KiB and a control page; two exceed 1 MiB. */
@@ -704,7 +704,7 @@ static void test_comp_channel(void)
 	CU_ASSERT_FATAL(resp && resp->status == 0);
 	cq_handle = resp->create_cq->cq;
 	status(resp);
-	cq = apird_table_get(&A.s->cqs, cq_handle);
+	cq = apird_table_get(&verbs_session(A.s)->cqs, cq_handle);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cq);
 	apird_channel_notify(cq->channel, cq_handle);
 	CU_ASSERT_EQUAL(read(p[0], &rec, sizeof(rec)), (ssize_t)sizeof(rec));
@@ -740,8 +740,8 @@ static void test_create_qp_rejects(void)
 	cap = small_cap();
 	cap.max_inline_data = APIR_MAX_INLINE + 1;
 	CU_ASSERT_EQUAL(status(create_qp_full(&A, pd, cq, 0, IBV_QPT_UD, &cap)), EINVAL);
-	CU_ASSERT_EQUAL(A.s->qps.count, 0);
-	CU_ASSERT_EQUAL(A.s->cqs.count, 1);
+	CU_ASSERT_EQUAL(verbs_session(A.s)->qps.count, 0);
+	CU_ASSERT_EQUAL(verbs_session(A.s)->cqs.count, 1);
 	down();
 }
 
@@ -767,7 +767,7 @@ static void test_create_qp(void)
 	CU_ASSERT_EQUAL(r->create_qp->cap->max_send_wr, 128);
 	CU_ASSERT_EQUAL(r->create_qp->cap->max_recv_sge, 3);
 	CU_ASSERT_EQUAL(r->create_qp->cap->max_inline_data, 64);
-	qp = apird_qp_lookup(&d, r->create_qp->qp_num);
+	qp = apird_qp_lookup(test_verbs_dev(&d), r->create_qp->qp_num);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(qp);
 	CU_ASSERT_EQUAL(qp->handle, h);
 	CU_ASSERT_FATAL(fstat(A.fds[0], &st) == 0);
@@ -949,7 +949,7 @@ static void test_modify_qp(void)
 	pd = alloc_pd(&A);
 	cq = create_cq(&A, 64);
 	h = create_qp(&A, pd, cq, IBV_QPT_RC, &qpn);
-	qp = apird_qp_lookup(&d, qpn);
+	qp = apird_qp_lookup(test_verbs_dev(&d), qpn);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(qp);
 
 	test_modify_qp_rejects_init(h);
@@ -1057,7 +1057,7 @@ static void test_srq(void)
 	srq = resp->create_srq->srq;
 	srqn = resp->create_srq->srq_num;
 	CU_ASSERT_EQUAL(resp->create_srq->max_wr, 128);
-	CU_ASSERT_PTR_NOT_NULL(apird_srq_lookup(&d, srqn));
+	CU_ASSERT_PTR_NOT_NULL(apird_srq_lookup(test_verbs_dev(&d), srqn));
 	status(resp);
 	mb.srq = srq;
 	mb.attr_mask = IBV_SRQ_MAX_WR;
@@ -1079,7 +1079,7 @@ static void test_srq(void)
 	CU_ASSERT_EQUAL(status(call(&A, &dr, NULL, 0)), EBUSY);
 	CU_ASSERT_EQUAL(destroy_qp(&A, qp), 0);
 	CU_ASSERT_EQUAL(status(call(&A, &dr, NULL, 0)), 0);
-	CU_ASSERT_PTR_NULL(apird_srq_lookup(&d, srqn));
+	CU_ASSERT_PTR_NULL(apird_srq_lookup(test_verbs_dev(&d), srqn));
 	down();
 }
 
@@ -1180,16 +1180,16 @@ static void test_disconnect_cleans_up(void)
 	CU_ASSERT_FATAL(r && r->status == 0);
 	rkey = r->reg_mr->rkey;
 	status(r);
-	CU_ASSERT_PTR_NOT_NULL(apird_qp_lookup(&d, qpn));
+	CU_ASSERT_PTR_NOT_NULL(apird_qp_lookup(test_verbs_dev(&d), qpn));
 	close(A.sock);
 	A.sock = -1;
-	CU_ASSERT_FALSE(apird_session_serve(A.s));
+	CU_ASSERT_FALSE(apird_unix_session_serve(A.s));
 	A.s = NULL;
 	apird_sessions_reap(&d);
-	CU_ASSERT_PTR_NULL(apird_qp_lookup(&d, qpn));
-	CU_ASSERT_PTR_NULL(apird_mr_lookup(&d, rkey));
-	CU_ASSERT_EQUAL(d.ctl->qps.count, 0);
-	CU_ASSERT_EQUAL(d.ctl->mr_keys.count, 0);
+	CU_ASSERT_PTR_NULL(apird_qp_lookup(test_verbs_dev(&d), qpn));
+	CU_ASSERT_PTR_NULL(apird_mr_lookup(test_verbs_dev(&d), rkey));
+	CU_ASSERT_EQUAL(test_verbs_dev(&d)->qps.count, 0);
+	CU_ASSERT_EQUAL(test_verbs_dev(&d)->mr_keys.count, 0);
 	CU_ASSERT_EQUAL(atomic_load(&A.page->device_fatal), 1);
 	/* The async pipe's write end is gone: the frontend reads EOF. */
 	CU_ASSERT_EQUAL(read(A.async_fd, &c, 1), 0);
@@ -1212,7 +1212,7 @@ static void test_async_event(void)
 	CU_ASSERT_EQUAL(fcntl(A.async_fd, F_SETPIPE_SZ, 4096), 4096);
 	for (int i = 0; i < 1000; i++)
 		apird_session_async_event(A.s, IBV_EVENT_QP_FATAL, APIR_OBJ_QP, (uint32_t)i);
-	CU_ASSERT(A.s->async_full_logged);
+	CU_ASSERT(A.s->events_dropped_logged);
 	down();
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Handle tables: 1-based handles, limits, no quick reuse, iteration. */
-#include "apird.h"
+#include "object_table.h"
 #include "unit.h"
 
 static int objs[64];

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "control.h"
+#include "test_daemon.h"
 #include "unit.h"
 
 static struct apird_config cfg;

@@ -23,7 +23,7 @@
 
 #include "apir.pb-c.h"
 #include "apir/wire.h"
-#include "control.h"
+#include "test_daemon.h"
 #include "unit.h"
 
 static char dir[32];
@@ -82,10 +82,9 @@ static pid_t daemon_start(uint32_t spin_us)
 		apird_config_defaults(&cfg);
 		snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s", sock_path);
 		cfg.spin_us = spin_us;
-		if (apird_daemon_init(&d, &cfg) || apird_server_catch_signals(&d) ||
-		    apird_server_listen(&d))
+		if (test_daemon_init(&d, &cfg) || apird_loop_catch_signals(&d) || test_listen(&d))
 			_exit(10);
-		rc = apird_server_run(&d);
+		rc = apird_loop_run(&d);
 		apird_daemon_fini(&d);
 		_exit(rc ? 11 : 0);
 	}
@@ -218,8 +217,8 @@ static void test_live_socket_refused(void)
 	hello(&s);
 	apird_config_defaults(&cfg);
 	snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s", sock_path);
-	CU_ASSERT_FATAL(apird_daemon_init(&d, &cfg) == 0);
-	CU_ASSERT_EQUAL(apird_server_listen(&d), -EADDRINUSE);
+	CU_ASSERT_FATAL(test_daemon_init(&d, &cfg) == 0);
+	CU_ASSERT_EQUAL(test_listen(&d), -EADDRINUSE);
 	/* Refused, it must not have removed the live apird's socket. */
 	apird_daemon_fini(&d);
 	CU_ASSERT_EQUAL(access(sock_path, F_OK), 0);
@@ -228,8 +227,8 @@ static void test_live_socket_refused(void)
 	close(fd);
 	memset(&d, 0, sizeof(d));
 	snprintf(cfg.socket_path, sizeof(cfg.socket_path), "%s", file);
-	CU_ASSERT_FATAL(apird_daemon_init(&d, &cfg) == 0);
-	CU_ASSERT_EQUAL(apird_server_listen(&d), -EEXIST);
+	CU_ASSERT_FATAL(test_daemon_init(&d, &cfg) == 0);
+	CU_ASSERT_EQUAL(test_listen(&d), -EEXIST);
 	apird_daemon_fini(&d);
 	CU_ASSERT_EQUAL(access(file, F_OK), 0);
 	unlink(file);

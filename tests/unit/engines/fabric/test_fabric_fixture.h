@@ -19,6 +19,7 @@
 #define FAB_PUMP_TIMEOUT_NS (5ull * 1000000000ull * apir_unit_time_factor())
 
 static struct apird fab_b;
+static struct verbs_dev *fab_vb;   /* fab_b's verbs device */
 
 static inline uint16_t fab_test_port(int which)
 {
@@ -46,7 +47,8 @@ static inline void fab_setup(void)
 	fx_setup_with(&cfg);
 	fab_test_config(&cfg, 1);
 	memset(&fab_b, 0, sizeof(fab_b));
-	CU_ASSERT_FATAL(apird_daemon_init(&fab_b, &cfg) == 0);
+	CU_ASSERT_FATAL(test_daemon_init(&fab_b, &cfg) == 0);
+	fab_vb = test_verbs_dev(&fab_b);
 	CU_ASSERT_FATAL(fx_session(&fab_b) == FAB_GUEST_B);
 }
 
@@ -59,16 +61,16 @@ static inline void fab_teardown(void)
 /* One turn of both apirds' loops. Returns the work done. */
 static inline unsigned int fab_pump_once(void)
 {
-	return sw_engine_poll(&fx.d) + apird_fabric_poll(&fx.d) + sw_engine_poll(&fab_b) +
-	       apird_fabric_poll(&fab_b);
+	return sw_engine_poll(fx.v) + apird_fabric_poll(fx.v) + sw_engine_poll(fab_vb) +
+	       apird_fabric_poll(fab_vb);
 }
 
 /* Runs both loops until done(arg) or the timeout; returns done(arg). */
 static inline bool fab_pump_until(bool (*done)(void *), void *arg, uint64_t timeout_ns)
 {
-	uint64_t end = sw_now_ns() + timeout_ns;
+	uint64_t end = apird_now_ns() + timeout_ns;
 
-	while (!done(arg) && sw_now_ns() < end)
+	while (!done(arg) && apird_now_ns() < end)
 		fab_pump_once();
 	return done(arg);
 }
@@ -76,9 +78,9 @@ static inline bool fab_pump_until(bool (*done)(void *), void *arg, uint64_t time
 /* Runs both loops for ns nanoseconds. */
 static inline void fab_pump_for(uint64_t ns)
 {
-	uint64_t end = sw_now_ns() + ns;
+	uint64_t end = apird_now_ns() + ns;
 
-	while (sw_now_ns() < end)
+	while (apird_now_ns() < end)
 		fab_pump_once();
 }
 
@@ -107,13 +109,13 @@ static inline void fab_connect_side(struct apird_qp *qp, struct apird_qp *peer, 
 	memset(av, 0, sizeof(*av));
 	av->is_global = 1;
 	av->port_num = 1;
-	av->grh.dgid = *apird_local_gid(peer->session->d);
+	av->grh.dgid = *apird_local_gid(verbs_dev_of(peer->session));
 	qp->attr.dest_qp_num = peer->qp_num;
 	qp->attr.sq_psn = psn;
 	peer->attr.rq_psn = psn;
 	qp->attr.timeout = 14;
 	qp->attr.retry_cnt = 7;
-	CU_ASSERT_FATAL(apird_fabric_qp_connect(qp->session->d, qp, av, peer->qp_num, err,
+	CU_ASSERT_FATAL(apird_fabric_qp_connect(verbs_dev_of(qp->session), qp, av, peer->qp_num, err,
 						sizeof(err)) == 0);
 }
 

@@ -5,7 +5,7 @@
  * "peer" line) and stays cached; a failed peer leaves the AV and is
  * inserted afresh on next use; what is not another apird's GID is refused.
  */
-#include "engine_fabric/fabric.h"
+#include "fabric.h"
 #include "test_fabric_fixture.h"
 
 static union ibv_gid gid_v4(const char *ip)
@@ -29,7 +29,7 @@ static void test_resolve_and_cache(void)
 	int err;
 
 	fab_setup();
-	f = fx.d.fabric;
+	f = fx.v->remote_link_priv;
 	CU_ASSERT_FATAL(f != NULL);
 	p = fab_peer_get(f, &b, &err);
 	CU_ASSERT_FATAL(p != NULL);
@@ -55,8 +55,8 @@ static void test_refused_gids(void)
 	int err;
 
 	fab_setup();
-	f = fx.d.fabric;
-	own = *apird_local_gid(&fx.d);
+	f = fx.v->remote_link_priv;
+	own = *apird_local_gid(fx.v);
 	CU_ASSERT_PTR_NULL(fab_peer_get(f, &link_local, &err));
 	CU_ASSERT_EQUAL(err, EHOSTUNREACH);
 	CU_ASSERT_PTR_NULL(fab_peer_get(f, &own, &err));
@@ -64,10 +64,10 @@ static void test_refused_gids(void)
 	CU_ASSERT_PTR_NULL(fab_peer_get(f, &any, &err));
 	CU_ASSERT_EQUAL(err, EHOSTUNREACH);
 	CU_ASSERT_EQUAL(f->num_peers, 0);
-	CU_ASSERT(apird_fabric_gid_reachable(&fx.d, &own));
-	CU_ASSERT(!apird_fabric_gid_reachable(&fx.d, &link_local));
-	CU_ASSERT(apird_fabric_gid_reachable(&fx.d, &link_local) ==
-		  apird_fabric_gid_reachable(&fab_b, &link_local));
+	CU_ASSERT(apird_fabric_gid_reachable(fx.v, &own));
+	CU_ASSERT(!apird_fabric_gid_reachable(fx.v, &link_local));
+	CU_ASSERT(apird_fabric_gid_reachable(fx.v, &link_local) ==
+		  apird_fabric_gid_reachable(fab_vb, &link_local));
 	fab_teardown();
 }
 
@@ -77,9 +77,9 @@ static void test_fabric_off(void)
 	union ibv_gid other = gid_v4("127.0.0.2");
 
 	fx_setup();
-	CU_ASSERT_PTR_NULL(fx.d.fabric);
-	CU_ASSERT(!apird_fabric_gid_reachable(&fx.d, &other));
-	CU_ASSERT(apird_fabric_gid_reachable(&fx.d, apird_local_gid(&fx.d)));
+	CU_ASSERT_PTR_NULL(fx.v->remote_link_priv);
+	CU_ASSERT(!apird_fabric_gid_reachable(fx.v, &other));
+	CU_ASSERT(apird_fabric_gid_reachable(fx.v, apird_local_gid(fx.v)));
 	fx_teardown();
 }
 
@@ -92,7 +92,7 @@ static void test_failed_peer_is_forgotten(void)
 	int err;
 
 	fab_setup();
-	f = fx.d.fabric;
+	f = fx.v->remote_link_priv;
 	p = fab_peer_get(f, &b, &err);
 	CU_ASSERT_FATAL(p != NULL);
 	generation = p->generation;
@@ -113,7 +113,7 @@ static void test_peer_table_bounded(void)
 	uint32_t i;
 
 	fab_setup();
-	f = fx.d.fabric;
+	f = fx.v->remote_link_priv;
 	g = gid_v4("10.200.0.0");
 	for (i = 0; i < FAB_PEERS_MAX + 1; i++) {
 		g.raw[14] = (uint8_t)(i >> 8);

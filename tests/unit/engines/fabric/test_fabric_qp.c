@@ -7,7 +7,7 @@
  * protection errors, a vanished peer QP, a peer apird that is gone, UD,
  * and hostile messages injected by a peer apird.
  */
-#include "engine_fabric/fabric.h"
+#include "fabric.h"
 #include "test_fabric_fixture.h"
 
 #define BIG (1u << 20)
@@ -189,7 +189,7 @@ static bool got_rnr_nak(void *qp)
 
 static bool responder_holds_receive(void *qp)
 {
-	const struct fab_qp *fq = ((struct apird_qp *)qp)->remote.engine;
+	const struct fab_qp *fq = ((struct apird_qp *)qp)->link_priv;
 
 	return fq && fq->resp.count && fq->resp.exec[fq->resp.head].has_recv;
 }
@@ -213,12 +213,12 @@ static void test_receive_flushed_during_pull(void)
 	fx_wqe_sge(&w, p.src, 0, BIG);
 	fx_post_send(p.a, &w);
 	/* A's progress is manual: while only B runs, B's fi_read is not served. */
-	end = sw_now_ns() + FAB_PUMP_TIMEOUT_NS;
-	sw_engine_poll(&fx.d);
-	while (!responder_holds_receive(p.b) && sw_now_ns() < end) {
-		apird_fabric_poll(&fx.d);
-		sw_engine_poll(&fab_b);
-		apird_fabric_poll(&fab_b);
+	end = apird_now_ns() + FAB_PUMP_TIMEOUT_NS;
+	sw_engine_poll(fx.v);
+	while (!responder_holds_receive(p.b) && apird_now_ns() < end) {
+		apird_fabric_poll(fx.v);
+		sw_engine_poll(fab_vb);
+		apird_fabric_poll(fab_vb);
 	}
 	CU_ASSERT_FATAL(responder_holds_receive(p.b));
 	fx_state(p.b, IBV_QPS_ERR);
@@ -227,7 +227,7 @@ static void test_receive_flushed_during_pull(void)
 	CU_ASSERT_EQUAL(c.status, IBV_WC_WR_FLUSH_ERR);
 	fab_pump_for(50 * 1000 * 1000);
 	CU_ASSERT_EQUAL(fx_poll(p.cq_b, &c), 0);
-	CU_ASSERT_EQUAL(((struct fab_qp *)p.b->remote.engine)->resp.count, 0);
+	CU_ASSERT_EQUAL(((struct fab_qp *)p.b->link_priv)->resp.count, 0);
 	fab_teardown();
 }
 
@@ -246,16 +246,16 @@ static void test_sqd_drains_in_flight(void)
 		w = write_wqe(&p, i, i * 100000u, 100000);
 		fx_post_send(p.a, &w);
 	}
-	sw_engine_poll(&fx.d);                           /* issued, not answered */
+	sw_engine_poll(fx.v);                           /* issued, not answered */
 	CU_ASSERT(apird_fabric_in_flight(p.a));
 	p.a->attr.en_sqd_async_notify = 1;
 	fx_state(p.a, IBV_QPS_SQD);
-	CU_ASSERT_EQUAL(read(fx.s[0]->async_read_fd, &ev, sizeof(ev)), -1);
+	CU_ASSERT_EQUAL(read(unix_conn_of(fx.s[0])->async_read_fd, &ev, sizeof(ev)), -1);
 	w = write_wqe(&p, 9, 0, 64);
 	fx_post_send(p.a, &w);
 	for (uint32_t i = 0; i < 3; i++)
 		expect_ok(p.cq_a, i, IBV_WC_RDMA_WRITE);
-	CU_ASSERT_EQUAL(read(fx.s[0]->async_read_fd, &ev, sizeof(ev)), (ssize_t)sizeof(ev));
+	CU_ASSERT_EQUAL(read(unix_conn_of(fx.s[0])->async_read_fd, &ev, sizeof(ev)), (ssize_t)sizeof(ev));
 	CU_ASSERT_EQUAL(ev.event_type, IBV_EVENT_SQ_DRAINED);
 	fab_pump_for(10 * 1000 * 1000);
 	CU_ASSERT_EQUAL(fx_poll(p.cq_a, &c), 0);
@@ -339,7 +339,7 @@ static void test_remote_access_errors(void)
 	CU_ASSERT_EQUAL(c.status, IBV_WC_REM_ACCESS_ERR);
 	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_ERR);
 	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_ERR);
-	CU_ASSERT_EQUAL(read(fx.s[FAB_GUEST_B]->async_read_fd, &ev, sizeof(ev)), (ssize_t)sizeof(ev));
+	CU_ASSERT_EQUAL(read(unix_conn_of(fx.s[FAB_GUEST_B])->async_read_fd, &ev, sizeof(ev)), (ssize_t)sizeof(ev));
 	CU_ASSERT_EQUAL(ev.event_type, IBV_EVENT_QP_ACCESS_ERR);
 	CU_ASSERT_EQUAL(p.dst->base[0], 0);
 	fab_teardown();
@@ -377,10 +377,10 @@ static void test_peer_qp_not_connected(void)
 	p.a->attr.retry_cnt = 0;
 	p.b->remote.qpn ^= 1;
 	w = write_wqe(&p, 1, 0, 64);
-	start = sw_now_ns();
+	start = apird_now_ns();
 	fx_post_send(p.a, &w);
 	CU_ASSERT_EQUAL(fab_poll1(p.cq_a).status, IBV_WC_RETRY_EXC_ERR);
-	CU_ASSERT(sw_now_ns() - start >= 16 * 1000 * 1000);
+	CU_ASSERT(apird_now_ns() - start >= 16 * 1000 * 1000);
 	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_RTS);
 	CU_ASSERT_EQUAL(p.dst->base[0], 0);
 	fab_teardown();
@@ -435,11 +435,11 @@ static void test_ack_timeout(void)
 	p.a->attr.retry_cnt = 1;
 	w = write_wqe(&p, 1, 0, 64);
 	fx_post_send(p.a, &w);
-	start = sw_now_ns();
-	while (!fx_poll(p.cq_a, &c) && sw_now_ns() - start < FAB_PUMP_TIMEOUT_NS) {
-		sw_engine_poll(&fx.d);
-		apird_fabric_poll(&fx.d);
-		end = sw_now_ns();
+	start = apird_now_ns();
+	while (!fx_poll(p.cq_a, &c) && apird_now_ns() - start < FAB_PUMP_TIMEOUT_NS) {
+		sw_engine_poll(fx.v);
+		apird_fabric_poll(fx.v);
+		end = apird_now_ns();
 	}
 	CU_ASSERT_EQUAL(c.status, IBV_WC_RETRY_EXC_ERR);
 	CU_ASSERT(end - start >= 33 * 1000 * 1000);
@@ -452,12 +452,12 @@ static void test_ack_timeout(void)
 static void crash_b(void)
 {
 	for (unsigned int i = 0; i < fx.nqps; i++)
-		if (fx.qps[i]->session->d == &fab_b)
-			apird_fabric_qp_disconnect(&fab_b, fx.qps[i]);
+		if (verbs_dev_of(fx.qps[i]->session) == fab_vb)
+			apird_fabric_qp_disconnect(fab_vb, fx.qps[i]);
 	for (unsigned int i = 0; i < fx.nmrs; i++)
-		if (fx.mrs[i]->session->d == &fab_b)
-			apird_fabric_mr_unregister(&fab_b, fx.mrs[i]);
-	apird_fabric_stop(&fab_b);
+		if (verbs_dev_of(fx.mrs[i]->session) == fab_vb)
+			apird_fabric_mr_unregister(fab_vb, fx.mrs[i]);
+	apird_fabric_link.stop(fab_vb);
 }
 
 /* B's apird is gone: the QP with requests in flight fails with
@@ -479,11 +479,11 @@ static void test_peer_apird_gone(void)
 	crash_b();
 	w = write_wqe(&p, 2, 0, BIG);
 	fx_post_send(p.a, &w);
-	end = sw_now_ns() + FAB_PUMP_TIMEOUT_NS;
+	end = apird_now_ns() + FAB_PUMP_TIMEOUT_NS;
 	do {
-		sw_engine_poll(&fx.d);
-		apird_fabric_poll(&fx.d);
-	} while (!fx_poll(p.cq_a, &c) && sw_now_ns() < end);
+		sw_engine_poll(fx.v);
+		apird_fabric_poll(fx.v);
+	} while (!fx_poll(p.cq_a, &c) && apird_now_ns() < end);
 	CU_ASSERT_EQUAL(c.wr_id, 2);
 	CU_ASSERT_EQUAL(c.status, IBV_WC_RETRY_EXC_ERR);
 	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_ERR);
@@ -495,17 +495,17 @@ static void test_peer_apird_gone(void)
 static void crash_a(void)
 {
 	for (unsigned int i = 0; i < fx.nqps; i++)
-		if (fx.qps[i]->session->d == &fx.d)
-			apird_fabric_qp_disconnect(&fx.d, fx.qps[i]);
+		if (verbs_dev_of(fx.qps[i]->session) == fx.v)
+			apird_fabric_qp_disconnect(fx.v, fx.qps[i]);
 	for (unsigned int i = 0; i < fx.nmrs; i++)
-		if (fx.mrs[i]->session->d == &fx.d)
-			apird_fabric_mr_unregister(&fx.d, fx.mrs[i]);
-	apird_fabric_stop(&fx.d);
+		if (verbs_dev_of(fx.mrs[i]->session) == fx.v)
+			apird_fabric_mr_unregister(fx.v, fx.mrs[i]);
+	apird_fabric_link.stop(fx.v);
 }
 
 static bool responder_idle(void *qp)
 {
-	const struct fab_qp *fq = ((struct apird_qp *)qp)->remote.engine;
+	const struct fab_qp *fq = ((struct apird_qp *)qp)->link_priv;
 
 	return !fq || !fq->resp.count;
 }
@@ -527,19 +527,19 @@ static void test_requester_gone_during_pull(void)
 	w = fx_wqe(1, IBV_WR_SEND);
 	fx_wqe_sge(&w, p.src, 0, BIG);
 	fx_post_send(p.a, &w);
-	end = sw_now_ns() + FAB_PUMP_TIMEOUT_NS;
-	sw_engine_poll(&fx.d);
-	while (!responder_holds_receive(p.b) && sw_now_ns() < end) {
-		apird_fabric_poll(&fx.d);
-		sw_engine_poll(&fab_b);
-		apird_fabric_poll(&fab_b);
+	end = apird_now_ns() + FAB_PUMP_TIMEOUT_NS;
+	sw_engine_poll(fx.v);
+	while (!responder_holds_receive(p.b) && apird_now_ns() < end) {
+		apird_fabric_poll(fx.v);
+		sw_engine_poll(fab_vb);
+		apird_fabric_poll(fab_vb);
 	}
 	CU_ASSERT_FATAL(responder_holds_receive(p.b));
 	crash_a();
-	end = sw_now_ns() + 3 * FAB_PUMP_TIMEOUT_NS;
-	while (!responder_idle(p.b) && sw_now_ns() < end) {
-		sw_engine_poll(&fab_b);
-		apird_fabric_poll(&fab_b);
+	end = apird_now_ns() + 3 * FAB_PUMP_TIMEOUT_NS;
+	while (!responder_idle(p.b) && apird_now_ns() < end) {
+		sw_engine_poll(fab_vb);
+		apird_fabric_poll(fab_vb);
 	}
 	CU_ASSERT(responder_idle(p.b));
 	fab_teardown();
@@ -567,20 +567,20 @@ static void test_pull_stalls(void)
 	w = fx_wqe(1, IBV_WR_SEND);
 	fx_wqe_sge(&w, p.src, 0, BIG);
 	fx_post_send(p.a, &w);
-	end = sw_now_ns() + FAB_PUMP_TIMEOUT_NS;
-	sw_engine_poll(&fx.d);
-	while (!responder_holds_receive(p.b) && sw_now_ns() < end) {
-		apird_fabric_poll(&fx.d);
-		sw_engine_poll(&fab_b);
-		apird_fabric_poll(&fab_b);
+	end = apird_now_ns() + FAB_PUMP_TIMEOUT_NS;
+	sw_engine_poll(fx.v);
+	while (!responder_holds_receive(p.b) && apird_now_ns() < end) {
+		apird_fabric_poll(fx.v);
+		sw_engine_poll(fab_vb);
+		apird_fabric_poll(fab_vb);
 	}
 	CU_ASSERT_FATAL(responder_holds_receive(p.b));
-	peer = ((struct fab_qp *)p.b->remote.engine)->peer;
+	peer = ((struct fab_qp *)p.b->link_priv)->peer;
 	generation = peer->generation;
-	end = sw_now_ns() + FAB_PUMP_TIMEOUT_NS;
-	while (!responder_idle(p.b) && sw_now_ns() < end) {
-		sw_engine_poll(&fab_b);
-		apird_fabric_poll(&fab_b);
+	end = apird_now_ns() + FAB_PUMP_TIMEOUT_NS;
+	while (!responder_idle(p.b) && apird_now_ns() < end) {
+		sw_engine_poll(fab_vb);
+		apird_fabric_poll(fab_vb);
 	}
 	CU_ASSERT(responder_idle(p.b));
 	CU_ASSERT_EQUAL(peer->generation, generation + 1);  /* given up, not ended */
@@ -615,7 +615,7 @@ static void test_ud_across(void)
 	fx_to_rts(b);
 	ma = fx_mr(pa, 8192, FX_ALL_ACCESS, 0x61);
 	mb = fx_mr(pb, 8192, FX_ALL_ACCESS, 0);
-	ah = fx_ah(pa, true, apird_local_gid(&fab_b));
+	ah = fx_ah(pa, true, apird_local_gid(fab_vb));
 	r = fx_recv_wqe(3, mb, 0, 4096 + 40);
 	fx_post_recv(b, &r);
 	w = fx_wqe(1, IBV_WR_SEND_WITH_IMM);
@@ -634,8 +634,8 @@ static void test_ud_across(void)
 	CU_ASSERT_EQUAL(c.imm_data, htonl(4));
 	CU_ASSERT_EQUAL(c.sl, 3);
 	grh = (struct ibv_grh *)mb->base;
-	CU_ASSERT_EQUAL(memcmp(&grh->sgid, apird_local_gid(&fx.d), 16), 0);
-	CU_ASSERT_EQUAL(memcmp(&grh->dgid, apird_local_gid(&fab_b), 16), 0);
+	CU_ASSERT_EQUAL(memcmp(&grh->sgid, apird_local_gid(fx.v), 16), 0);
+	CU_ASSERT_EQUAL(memcmp(&grh->dgid, apird_local_gid(fab_vb), 16), 0);
 	CU_ASSERT_EQUAL(mb->base[40], 0x61);
 	CU_ASSERT_EQUAL(mb->base[40 + 4095], 0x61);
 
@@ -655,10 +655,10 @@ static void test_ud_across(void)
 /* Sends raw bytes from apird B's endpoint to apird A, as a peer apird would. */
 static void inject(const void *msg, size_t len)
 {
-	struct apird_fabric *fb = fab_b.fabric;
+	struct apird_fabric *fb = fab_of(fab_vb);
 	struct fab_tx *tx = fab_tx_get(fb);
 	int err;
-	struct fab_peer *to = fab_peer_get(fb, apird_local_gid(&fx.d), &err);
+	struct fab_peer *to = fab_peer_get(fb, apird_local_gid(fx.v), &err);
 
 	CU_ASSERT_FATAL(tx != NULL && to != NULL);
 	memcpy(tx->buf, msg, len);
@@ -670,7 +670,7 @@ static struct apir_fab_req hostile_write(const struct pair *p, uint32_t seq)
 	struct apir_fab_req r;
 
 	memset(&r, 0, sizeof(r));
-	fab_hdr_init(&r.hdr, APIR_FAB_REQ, sizeof(r), apird_local_gid(&fab_b), p->b->qp_num,
+	fab_hdr_init(&r.hdr, APIR_FAB_REQ, sizeof(r), apird_local_gid(fab_vb), p->b->qp_num,
 		     p->a->qp_num, seq);
 	r.opcode = IBV_WR_RDMA_WRITE;
 	r.qp_type = IBV_QPT_RC;
@@ -690,14 +690,14 @@ static void test_hostile_messages(void)
 	union ibv_gid other;
 
 	fab_setup();
-	other = *apird_local_gid(&fab_b);
+	other = *apird_local_gid(fab_vb);
 	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
 	memset(junk, 0xa5, sizeof(junk));
 	inject(junk, sizeof(junk));
 	r = hostile_write(&p, 0x200 + 5);                /* A expects 0x200 from b */
 	inject(&r, sizeof(r));
 	memset(&ack, 0, sizeof(ack));
-	fab_hdr_init(&ack.hdr, APIR_FAB_ACK, sizeof(ack), apird_local_gid(&fab_b), p.b->qp_num,
+	fab_hdr_init(&ack.hdr, APIR_FAB_ACK, sizeof(ack), apird_local_gid(fab_vb), p.b->qp_num,
 		     p.a->qp_num, 0x100);
 	inject(&ack, sizeof(ack));                       /* nothing is in flight */
 	other.raw[15] ^= 0x40;

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "engine_fabric/fabric.h"
+#include "fabric.h"
 #include "unit.h"
 
 static _Alignas(64) uint8_t buf[FAB_BUF_SIZE + 64];

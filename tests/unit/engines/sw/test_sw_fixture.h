@@ -20,9 +20,10 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "control.h"
-#include "engine_sw/sw.h"
+#include "engine.h"
 #include "session.h"
+#include "sw.h"
+#include "test_daemon.h"
 #include "unit.h"
 
 #define FX_MAX_OBJS 64
@@ -37,6 +38,7 @@ struct fx_area {
 
 static struct {
 	struct apird d;
+	struct verbs_dev *v;         /* d's verbs device */
 	struct apird_session *s[FX_MAX_SESSIONS];  /* guests: 0 and 1 on d, more on other daemons */
 	int peer_sock[FX_MAX_SESSIONS];
 	unsigned int nsessions;
@@ -75,18 +77,17 @@ static inline void *fx_alloc(size_t len)
 	return p;
 }
 
-/* A guest of daemon d; returns its index in fx.s. */
+/* A verbs guest of daemon d; returns its index in fx.s. */
 static inline int fx_session(struct apird *d)
 {
 	int sp[2], i = (int)fx.nsessions++;
 
 	CU_ASSERT_FATAL(i < FX_MAX_SESSIONS);
 	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
-	fx.s[i] = apird_session_create(d, sp[0]);
-	CU_ASSERT_FATAL(fx.s[i] != NULL);
+	fx.s[i] = test_verbs_session(d, sp[0]);
 	fx.peer_sock[i] = sp[1];
 	/* The tests read async events where a frontend would. */
-	CU_ASSERT_FATAL(fcntl(fx.s[i]->async_read_fd, F_SETFL, O_NONBLOCK) == 0);
+	CU_ASSERT_FATAL(fcntl(unix_conn_of(fx.s[i])->async_read_fd, F_SETFL, O_NONBLOCK) == 0);
 	return i;
 }
 
@@ -95,7 +96,8 @@ static inline void fx_setup_with(const struct apird_config *cfg)
 {
 	memset(&fx, 0, sizeof(fx));
 	apir_log_init("test_sw", cfg->log_level);
-	CU_ASSERT_FATAL(apird_daemon_init(&fx.d, cfg) == 0);
+	CU_ASSERT_FATAL(test_daemon_init(&fx.d, cfg) == 0);
+	fx.v = test_verbs_dev(&fx.d);
 	fx_session(&fx.d);
 	fx_session(&fx.d);
 	fx.next_iova = 0x100000000ull;
@@ -115,27 +117,28 @@ static inline void fx_setup(void)
 static inline void fx_teardown(void)
 {
 	for (unsigned int i = 0; i < fx.nqps; i++) {
-		struct apird *d = fx.qps[i]->session->d;
+		struct verbs_dev *d = verbs_dev_of(fx.qps[i]->session);
 
-		sw_qp_detach(d, fx.qps[i]);
-		apird_fabric_qp_disconnect(d, fx.qps[i]);
+		d->engine->destroy_qp(d, fx.qps[i]);
 		apird_qpn_release(d, fx.qps[i]);
 		free(fx.qps[i]);
 	}
 	for (unsigned int i = 0; i < fx.nmrs; i++) {
-		apird_mr_keys_release(fx.mrs[i]->session->d, fx.mrs[i]);
-		apird_fabric_mr_unregister(fx.mrs[i]->session->d, fx.mrs[i]);
+		struct verbs_dev *d = verbs_dev_of(fx.mrs[i]->session);
+
+		apird_mr_keys_release(d, fx.mrs[i]);
+		d->engine->dereg_mr(d, fx.mrs[i]);
 		free(fx.mrs[i]);
 	}
 	for (unsigned int i = 0; i < fx.nsrqs; i++) {
-		apird_srqn_release(fx.srqs[i]->session->d, fx.srqs[i]);
+		apird_srqn_release(verbs_dev_of(fx.srqs[i]->session), fx.srqs[i]);
 		free(fx.srqs[i]);
 	}
 	for (unsigned int i = 0; i < fx.nahs; i++) {
-		apird_table_remove(&fx.ahs[i]->session->ahs, fx.ahs[i]->handle);
+		apird_table_remove(&verbs_session(fx.ahs[i]->session)->ahs, fx.ahs[i]->handle);
 		free(fx.ahs[i]);
 	}
-	CU_ASSERT(fx.d.active_qps == NULL);
+	CU_ASSERT(fx.v->active_qps == NULL);
 	apird_daemon_fini(&fx.d);
 	for (unsigned int i = 0; i < fx.nheap; i++)
 		free(fx.heap[i]);
@@ -174,8 +177,8 @@ static inline struct apird_mr *fx_mr(struct apird_pd *pd, size_t len, uint32_t a
 	mr->iova = fx.next_iova;
 	fx.next_iova += mr->map_len + (1ull << 20);
 	memset(mr->base, fill, len);
-	CU_ASSERT_FATAL(apird_mr_keys_assign(pd->session->d, mr) == 0);
-	CU_ASSERT_FATAL(apird_fabric_mr_register(pd->session->d, mr) == 0);
+	CU_ASSERT_FATAL(apird_mr_keys_assign(verbs_dev_of(pd->session), mr) == 0);
+	CU_ASSERT_FATAL(verbs_dev_of(pd->session)->engine->reg_mr(verbs_dev_of(pd->session), mr) == 0);
 	fx.mrs[fx.nmrs++] = mr;
 	return mr;
 }
@@ -206,7 +209,7 @@ static inline struct apird_comp_channel *fx_channel(int guest, int *rfd)
 	CU_ASSERT_FATAL(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
 	ch->session = fx.s[guest];
 	ch->handle = 7;
-	ch->fd = p[1];
+	ch->sink = (uint32_t)p[1] + 1;   /* the unix transport's sink for a pipe */
 	*rfd = p[0];
 	fx.fds[fx.nfds++] = p[0];
 	fx.fds[fx.nfds++] = p[1];
@@ -230,7 +233,7 @@ static inline struct apird_srq *fx_srq(struct apird_pd *pd, uint32_t entries)
 	srq->max_wr = entries;
 	srq->max_sge = APIR_MAX_SGE;
 	srq->ctrl->ring.num_entries = entries;
-	CU_ASSERT_FATAL(apird_srqn_assign(pd->session->d, srq) == 0);
+	CU_ASSERT_FATAL(apird_srqn_assign(verbs_dev_of(pd->session), srq) == 0);
 	fx.srqs[fx.nsrqs++] = srq;
 	return srq;
 }
@@ -271,7 +274,7 @@ static inline struct apird_qp *fx_qp(struct apird_pd *pd, enum ibv_qp_type type,
 	qp->attr.max_dest_rd_atomic = 1;
 	qp->attr.rnr_retry = 7;
 	qp->attr.min_rnr_timer = 1;
-	CU_ASSERT_FATAL(apird_qpn_assign(pd->session->d, qp) == 0);
+	CU_ASSERT_FATAL(apird_qpn_assign(verbs_dev_of(pd->session), qp) == 0);
 	fx.qps[fx.nqps++] = qp;
 	return qp;
 }
@@ -289,7 +292,7 @@ static inline struct apird_ah *fx_ah(struct apird_pd *pd, bool global, const uni
 	ah->attr.grh.hop_limit = 64;
 	ah->attr.sl = 3;
 	ah->attr.port_num = 1;
-	ah->handle = apird_table_insert(&pd->session->ahs, ah);
+	ah->handle = apird_table_insert(&verbs_session(pd->session)->ahs, ah);
 	CU_ASSERT_FATAL(ah->handle != 0);
 	fx.ahs[fx.nahs++] = ah;
 	return ah;
@@ -302,7 +305,7 @@ static inline void fx_state(struct apird_qp *qp, enum ibv_qp_state state)
 
 	qp->state = state;
 	atomic_store(&qp->ctrl->state, state);
-	sw_qp_state_changed(qp->session->d, qp, old);
+	sw_qp_state_changed(verbs_dev_of(qp->session), qp, old);
 }
 
 static inline void fx_to_rts(struct apird_qp *qp)
@@ -432,7 +435,7 @@ static inline bool fx_cq_empty(struct apird_cq *cq)
 /* Reads the next async event of a guest. Returns false when there is none. */
 static inline bool fx_async(int guest, struct apir_async_event_rec *rec)
 {
-	return read(fx.s[guest]->async_read_fd, rec, sizeof(*rec)) == (ssize_t)sizeof(*rec);
+	return read(unix_conn_of(fx.s[guest])->async_read_fd, rec, sizeof(*rec)) == (ssize_t)sizeof(*rec);
 }
 
 static inline bool fx_async_none(int guest)

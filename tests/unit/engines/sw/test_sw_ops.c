@@ -26,7 +26,7 @@ static void test_send_scatter_gather(void)
 	fx_sge(r.sge, &r.num_sge, p.mb, 4000, 1000);
 	fx_post_recv(p.b, &r);
 	fx_post_send(p.a, &w);
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 1);
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 1);
 
 	c = fx_poll1(p.cqa);
 	CU_ASSERT_EQUAL(c.wr_id, 11);
@@ -76,7 +76,7 @@ static void test_send_with_imm_and_inline(void)
 	w.num_sge = 99;   /* ignored: the payload is inline */
 	fx_post_send(p.a, &w);
 	/* The frontend reusing the slot after posting can't change what went out. */
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	c = fx_poll1(p.cqb);
 	CU_ASSERT_EQUAL(c.status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(c.byte_len, 5);
@@ -102,7 +102,7 @@ static void test_write_and_write_imm(void)
 	fx_wqe_sge(&w, p.ma, 0, 65536 - 128);
 	fx_wqe_remote(&w, p.mb, 64);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	c = fx_poll1(p.cqa);
 	CU_ASSERT_EQUAL(c.status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(c.opcode, IBV_WC_RDMA_WRITE);
@@ -119,7 +119,7 @@ static void test_write_and_write_imm(void)
 	fx_wqe_sge(&w, p.ma, 1, 10);
 	fx_wqe_remote(&w, p.mb, 0);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT(memcmp(p.mb->base, p.ma->base + 1, 10) == 0);
 	c = fx_poll1(p.cqb);
 	CU_ASSERT_EQUAL(c.wr_id, 77);
@@ -151,7 +151,7 @@ static void test_read(void)
 	fx_wqe_sge(&w, p.ma, 2000, 24);
 	fx_wqe_remote(&w, p.mb, 500);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	c = fx_poll1(p.cqa);
 	CU_ASSERT_EQUAL(c.status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(c.opcode, IBV_WC_RDMA_READ);
@@ -175,7 +175,7 @@ static void atomic_post(struct fx_pair *p, enum ibv_wr_opcode op, uint64_t roff,
 	w.compare_add = cmp_add;
 	w.swap = swap;
 	fx_post_send(p->a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 }
 
 static void test_atomics(void)
@@ -245,7 +245,7 @@ static void test_atomic_wrong_local_length(void)
 	fx_wqe_sge(&w, p.ma, 8, 4);
 	fx_wqe_remote(&w, p.mb, 64);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_LOC_LEN_ERR);
 	CU_ASSERT(fx_all_bytes(p.mb->base, 128, 0xbb));
 	fx_teardown();
@@ -263,14 +263,14 @@ static void test_unsignaled_and_sig_all(void)
 	fx_wqe_sge(&w, p.ma, 0, 8);
 	fx_wqe_remote(&w, p.mb, 0);
 	fx_post_send(p.a, &w);
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 1);
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 1);
 	CU_ASSERT(fx_cq_empty(p.cqa));
 	CU_ASSERT_EQUAL(atomic_load(&p.a->ctrl->sq.cons.value), 1);
 	CU_ASSERT(fx_all_bytes(p.mb->base, 8, 0xaa));
 
 	p.a->sq_sig_all = true;
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).wr_id, 1);
 	fx_teardown();
 }
@@ -292,7 +292,7 @@ static void test_zero_length(void)
 	fx_post_recv(p.b, &r);
 	w = fx_wqe(3, IBV_WR_SEND);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	c = fx_poll1(p.cqb);
@@ -322,7 +322,7 @@ static void test_loopback_overlap(void)
 	fx_wqe_sge(&w, mr, 0, 2048);
 	fx_wqe_remote(&w, mr, 1024);
 	fx_post_send(qp, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(cq).status, IBV_WC_SUCCESS);
 	for (int i = 0; i < 2048; i++)
 		if (mr->base[1024 + i] != (uint8_t)(i * 7))
@@ -365,7 +365,7 @@ static void test_srq(void)
 	fx_wqe_sge(&w, ma, 0, 10);
 	fx_post_send(a1, &w);
 	fx_post_send(a2, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	/* Both QPs took the SRQ's WQEs in order, whichever was swept first. */
 	c = fx_poll1(cqb);
 	CU_ASSERT_EQUAL(c.status, IBV_WC_SUCCESS);
@@ -386,7 +386,7 @@ static void test_srq(void)
 
 	/* A QP of an SRQ going to ERR flushes nothing of the SRQ's. */
 	fx_state(b1, IBV_QPS_ERR);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT(fx_cq_empty(cqb));
 	CU_ASSERT_EQUAL(srq->cons, 2);
 	fx_expect_async(1, IBV_EVENT_QP_LAST_WQE_REACHED, APIR_OBJ_QP, b1->handle);
@@ -405,7 +405,7 @@ static void test_uc(void)
 	w = fx_wqe(1, IBV_WR_SEND);
 	fx_wqe_sge(&w, p.ma, 0, 16);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT_FALSE(p.a->rnr.waiting);
 
@@ -415,7 +415,7 @@ static void test_uc(void)
 	w.remote_addr = fx_addr(p.mb, 0);
 	w.rkey = p.mb->rkey + 1;
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT(fx_all_bytes(p.mb->base, 64, 0xbb));
 	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_RTS);
@@ -427,7 +427,7 @@ static void test_uc(void)
 	fx_wqe_sge(&w, p.ma, 0, 16);
 	fx_wqe_remote(&w, p.mb, 0);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqb).opcode, IBV_WC_RECV_RDMA_WITH_IMM);
 	CU_ASSERT(fx_all_bytes(p.mb->base, 16, 0xaa));
@@ -437,7 +437,7 @@ static void test_uc(void)
 	fx_wqe_sge(&w, p.ma, 0, 16);
 	fx_wqe_remote(&w, p.mb, 0);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_LOC_QP_OP_ERR);
 	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_SQE);
 	fx_teardown();
@@ -494,7 +494,7 @@ static void test_write_visibility_order(void)
 		fx_wqe_remote(&w, p.mb, 0);
 		w.send_flags = 0;
 		fx_post_send(p.a, &w);
-		sw_engine_poll(&fx.d);
+		sw_engine_poll(fx.v);
 		while (atomic_load(&v.acked) != k)
 			;
 	}

@@ -25,8 +25,8 @@ static void expect_requester_error(struct fx_pair *p, struct apir_send_wqe *w,
 
 	fx_post_send(p->a, w);
 	fx_post_send(p->a, &next);
-	sw_engine_poll(&fx.d);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
+	sw_engine_poll(fx.v);
 	check_requester_error(p, w, status);
 }
 
@@ -321,7 +321,7 @@ static void test_access_is_per_right(void)
 	w = write_wqe(&p, 64);
 	w.opcode = IBV_WR_RDMA_READ;
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT(fx_all_bytes(p.ma->base, 64, 0xbb));
 	fx_teardown();
@@ -435,14 +435,14 @@ static void destination_case(void (*spoil)(struct fx_pair *p))
 	w = write_wqe(&p, 64);
 	fx_post_send(p.a, &w);
 	fx_post_send(p.a, &next);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	/* Like a transport retrying unanswered packets: no error before the
 	 * timeout, RETRY_EXC_ERR after it. */
 	CU_ASSERT(fx_cq_empty(p.cqa));
 	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_RTS);
 	usleep((useconds_t)(sw_transport_timeout_ns(p.a) / 1000u) + 1000u);
-	sw_engine_poll(&fx.d);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
+	sw_engine_poll(fx.v);
 	check_requester_error(&p, &w, IBV_WC_RETRY_EXC_ERR);
 	expect_untouched(&p);
 	fx_teardown();
@@ -462,11 +462,11 @@ static void test_dest_late(void)
 	dest_in_init_late(&p);
 	w = write_wqe(&p, 64);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT(fx_cq_empty(p.cqa));
 	fx_state(p.b, IBV_QPS_RTR);
-	CU_ASSERT(sw_engine_has_work(&fx.d));
-	sw_engine_poll(&fx.d);
+	CU_ASSERT(sw_engine_has_work(fx.v));
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT(fx_all_bytes(p.mb->base, 64, 0xaa));
 	fx_teardown();
@@ -535,7 +535,7 @@ static void test_dest_rtr(void)
 	fx_state(p.b, IBV_QPS_RTR);
 	w = write_wqe(&p, 64);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT(fx_all_bytes(p.mb->base, 64, 0xaa));
 	fx_teardown();

@@ -38,17 +38,17 @@ static void test_bad_sq_index(void)
 	fx_setup();
 	p = fx_pair(IBV_QPT_RC);
 	atomic_store(&p.a->ctrl->sq.prod.value, p.a->sq_entries + 1);
-	CU_ASSERT_FALSE(sw_engine_has_work(&fx.d));
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 0);
+	CU_ASSERT_FALSE(sw_engine_has_work(fx.v));
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 0);
 	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_ERR);
 	CU_ASSERT_EQUAL(atomic_load(&p.a->ctrl->state), IBV_QPS_ERR);
 	fx_expect_async(0, IBV_EVENT_QP_FATAL, APIR_OBJ_QP, p.a->handle);
 	CU_ASSERT(fx_async_none(0));
 	/* Still impossible in ERR: nothing is flushed, nothing crashes, no spin. */
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 0);
-	CU_ASSERT_FALSE(sw_engine_has_work(&fx.d));
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 0);
+	CU_ASSERT_FALSE(sw_engine_has_work(fx.v));
 	CU_ASSERT(fx_cq_empty(p.cqa));
-	CU_ASSERT(fx.d.active_qps != NULL);
+	CU_ASSERT(fx.v->active_qps != NULL);
 	/* RESET gives the QP a new life: apird's index catches up. */
 	fx_state(p.a, IBV_QPS_RESET);
 	CU_ASSERT_EQUAL(p.a->sq_cons, p.a->sq_entries + 1);
@@ -65,10 +65,10 @@ static void test_bad_sq_index_backwards(void)
 	p = fx_pair(IBV_QPT_RC);
 	w = write_wqe(&p, 1);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	atomic_store(&p.a->ctrl->sq.prod.value, 0);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_ERR);
 	fx_teardown();
 }
@@ -83,13 +83,13 @@ static void test_bad_rq_index(void)
 	atomic_store(&p.b->ctrl->rq.prod.value, 1000);
 	w = send_wqe(&p, 1);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_REM_OP_ERR);
 	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_ERR);
 	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_ERR);
 	fx_expect_async(1, IBV_EVENT_QP_FATAL, APIR_OBJ_QP, p.b->handle);
 	CU_ASSERT(fx_all_bytes(p.mb->base, 65536, 0xbb));
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT(fx_cq_empty(p.cqb));
 	fx_teardown();
 }
@@ -105,7 +105,7 @@ static void test_garbage_wqe(void)
 	memset(&w, 0xff, sizeof(w));
 	w.opcode = IBV_WR_RDMA_WRITE;
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_LOC_LEN_ERR);  /* inline_len too big */
 	CU_ASSERT(fx_all_bytes(p.mb->base, 65536, 0xbb));
 	fx_teardown();
@@ -126,7 +126,7 @@ static void test_cq_overflow(void)
 		w = write_wqe(&p, i);
 		fx_post_send(p.a, &w);
 	}
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	/* The fifth completion is lost: CQ error once, the QP to ERR. */
 	CU_ASSERT_EQUAL(atomic_load(&p.a->send_cq->ctrl->overflow), 1);
 	CU_ASSERT(p.a->send_cq->overflowed);
@@ -140,7 +140,7 @@ static void test_cq_overflow(void)
 		CU_ASSERT_EQUAL(c.status, IBV_WC_SUCCESS);
 	}
 	/* The sixth is flushed into the room the poll made. */
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	c = fx_poll1(p.a->send_cq);
 	CU_ASSERT_EQUAL(c.wr_id, 5);
 	CU_ASSERT_EQUAL(c.status, IBV_WC_WR_FLUSH_ERR);
@@ -256,11 +256,11 @@ static void test_solicited_send(void)
 	}
 	w = send_wqe(&p, 1);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(channel_events(rfd, &h), 0);
 	w.send_flags |= IBV_SEND_SOLICITED;
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(channel_events(rfd, &h), 1);
 	CU_ASSERT_EQUAL(h, p.cqb->handle);
 	fx_teardown();
@@ -293,19 +293,19 @@ static void test_rnr_retry_count(void)
 	fx_post_send(p.a, &w);
 	for (;;) {
 		polls++;
-		sw_engine_poll(&fx.d);
+		sw_engine_poll(fx.v);
 		if (fx_poll(p.cqa, &c) || polls > 10)
 			break;
 		CU_ASSERT(p.a->rnr.waiting);
-		CU_ASSERT(sw_engine_next_deadline(&fx.d) == p.a->rnr.retry_at_ns);
-		CU_ASSERT_FALSE(sw_engine_has_work(&fx.d));
+		CU_ASSERT(sw_engine_next_deadline(fx.v) == p.a->rnr.retry_at_ns);
+		CU_ASSERT_FALSE(sw_engine_has_work(fx.v));
 		sleep_us(30);
 	}
 	CU_ASSERT_EQUAL(polls, 3);
 	CU_ASSERT_EQUAL(c.status, IBV_WC_RNR_RETRY_EXC_ERR);
 	CU_ASSERT_EQUAL(p.a->state, IBV_QPS_ERR);
 	CU_ASSERT_EQUAL(p.b->state, IBV_QPS_RTS);
-	CU_ASSERT_EQUAL(sw_engine_next_deadline(&fx.d), 0);
+	CU_ASSERT_EQUAL(sw_engine_next_deadline(fx.v), 0);
 	fx_teardown();
 }
 
@@ -319,7 +319,7 @@ static void test_rnr_retry_zero(void)
 	p.a->attr.rnr_retry = 0;
 	w = send_wqe(&p, 1);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_RNR_RETRY_EXC_ERR);
 	fx_teardown();
 }
@@ -342,27 +342,27 @@ static void test_rnr_early_retry_and_order(void)
 	fx_post_send(p.a, &w);
 	w = write_wqe(&p, 2);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
-	deadline = sw_engine_next_deadline(&fx.d);
-	CU_ASSERT(deadline >= fx.d.now_ns + 600000000ull);
+	sw_engine_poll(fx.v);
+	deadline = sw_engine_next_deadline(fx.v);
+	CU_ASSERT(deadline >= fx.v->now_ns + 600000000ull);
 	for (int i = 0; i < 5; i++)
-		CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 0);
+		CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 0);
 	CU_ASSERT_EQUAL(p.a->rnr.retries_left, 1);
-	CU_ASSERT_EQUAL(sw_engine_next_deadline(&fx.d), deadline);
+	CU_ASSERT_EQUAL(sw_engine_next_deadline(fx.v), deadline);
 	CU_ASSERT(fx_all_bytes(p.mb->base, 65536, 0xbb));  /* the write waits */
 	CU_ASSERT(fx_cq_empty(p.cqa));
 
-	CU_ASSERT_FALSE(sw_engine_has_work(&fx.d));
+	CU_ASSERT_FALSE(sw_engine_has_work(fx.v));
 	r = fx_recv_wqe(9, p.mb, 1024, 64);
 	fx_post_recv(p.b, &r);
 	/* A receive posted without a doorbell still keeps apird awake. */
-	CU_ASSERT(sw_engine_has_work(&fx.d));
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 2);
+	CU_ASSERT(sw_engine_has_work(fx.v));
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 2);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).wr_id, 1);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).wr_id, 2);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqb).wr_id, 9);
 	CU_ASSERT_FALSE(p.a->rnr.waiting);
-	CU_ASSERT_EQUAL(sw_engine_next_deadline(&fx.d), 0);
+	CU_ASSERT_EQUAL(sw_engine_next_deadline(fx.v), 0);
 	fx_teardown();
 }
 
@@ -381,7 +381,7 @@ static void test_rnr_infinite(void)
 	w.opcode = IBV_WR_RDMA_WRITE_WITH_IMM;
 	fx_post_send(p.a, &w);
 	for (int i = 0; i < 20; i++) {
-		sw_engine_poll(&fx.d);
+		sw_engine_poll(fx.v);
 		sleep_us(20);
 	}
 	CU_ASSERT(fx_cq_empty(p.cqa));
@@ -389,7 +389,7 @@ static void test_rnr_infinite(void)
 	CU_ASSERT(fx_all_bytes(p.mb->base, 65536, 0xbb));  /* nothing written yet */
 	r = fx_recv_wqe(3, NULL, 0, 0);
 	fx_post_recv(p.b, &r);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqb).opcode, IBV_WC_RECV_RDMA_WITH_IMM);
 	CU_ASSERT(fx_all_bytes(p.mb->base, 16, 0xaa));
@@ -418,10 +418,10 @@ static void test_flush_on_err(void)
 		r = fx_recv_wqe(10 + i, p.ma, 0, 64);
 		fx_post_recv(p.a, &r);
 	}
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 0);
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 0);
 	fx_state(p.a, IBV_QPS_ERR);
-	CU_ASSERT(sw_engine_has_work(&fx.d));
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 4);
+	CU_ASSERT(sw_engine_has_work(fx.v));
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 4);
 	c = fx_poll1(p.cqa);
 	CU_ASSERT_EQUAL(c.wr_id, 1);
 	CU_ASSERT_EQUAL(c.status, IBV_WC_WR_FLUSH_ERR);
@@ -439,15 +439,15 @@ static void test_flush_on_err(void)
 	}
 	CU_ASSERT(fx_all_bytes(p.mb->base, 65536, 0xbb));
 	CU_ASSERT(fx_async_none(0));     /* a user's move to ERR raises nothing */
-	CU_ASSERT_FALSE(sw_engine_has_work(&fx.d));
+	CU_ASSERT_FALSE(sw_engine_has_work(fx.v));
 
 	/* Work posted in ERR is flushed too. */
 	w = write_wqe(&p, 3);
 	fx_post_send(p.a, &w);
 	r = fx_recv_wqe(13, p.ma, 0, 64);
 	fx_post_recv(p.a, &r);
-	CU_ASSERT(sw_engine_has_work(&fx.d));
-	sw_engine_poll(&fx.d);
+	CU_ASSERT(sw_engine_has_work(fx.v));
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).wr_id, 3);
 	CU_ASSERT_EQUAL(fx_poll1(p.a->recv_cq).wr_id, 13);
 	fx_teardown();
@@ -465,12 +465,12 @@ static void test_sqd(void)
 	fx_expect_async(0, IBV_EVENT_SQ_DRAINED, APIR_OBJ_QP, p.a->handle);
 	w = write_wqe(&p, 1);
 	fx_post_send(p.a, &w);
-	CU_ASSERT_FALSE(sw_engine_has_work(&fx.d));
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 0);
+	CU_ASSERT_FALSE(sw_engine_has_work(fx.v));
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 0);
 	CU_ASSERT(fx_all_bytes(p.mb->base, 65536, 0xbb));
 	fx_state(p.a, IBV_QPS_RTS);
-	CU_ASSERT(sw_engine_has_work(&fx.d));
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 1);
+	CU_ASSERT(sw_engine_has_work(fx.v));
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 1);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).status, IBV_WC_SUCCESS);
 	fx_teardown();
 }
@@ -490,16 +490,16 @@ static void test_sqd_with_stalled_wqe(void)
 	fx_post_send(p.a, &w);
 	w = write_wqe(&p, 2);
 	fx_post_send(p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT(p.a->rnr.waiting);
 	fx_state(p.a, IBV_QPS_SQD);
 	CU_ASSERT(fx_async_none(0));
 	r = fx_recv_wqe(9, p.mb, 1024, 64);
 	fx_post_recv(p.b, &r);
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 1);
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 1);
 	CU_ASSERT_EQUAL(fx_poll1(p.cqa).wr_id, 1);
 	fx_expect_async(0, IBV_EVENT_SQ_DRAINED, APIR_OBJ_QP, p.a->handle);
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 0);   /* the write waits for RTS */
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 0);   /* the write waits for RTS */
 	CU_ASSERT(fx_cq_empty(p.cqa));
 	fx_teardown();
 }
@@ -520,9 +520,9 @@ static void test_reset_discards(void)
 	fx_state(p.a, IBV_QPS_RESET);
 	CU_ASSERT_EQUAL(atomic_load(&p.a->ctrl->sq.cons.value), 1);
 	CU_ASSERT_EQUAL(atomic_load(&p.a->ctrl->rq.cons.value), 1);
-	CU_ASSERT(fx.d.active_qps == p.b && p.b->next_active == NULL);
+	CU_ASSERT(fx.v->active_qps == p.b && p.b->next_active == NULL);
 	fx_to_rts(p.a);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT(fx_cq_empty(p.cqa));
 	CU_ASSERT(fx_all_bytes(p.mb->base, 65536, 0xbb));
 	fx_teardown();
@@ -542,19 +542,19 @@ static void test_sweep_membership(void)
 	qp = fx_qp(pd, IBV_QPT_RC, cq, cq, NULL);
 	fx_state(qp, IBV_QPS_INIT);
 	fx_state(qp, IBV_QPS_RTR);
-	CU_ASSERT(fx.d.active_qps == NULL);
+	CU_ASSERT(fx.v->active_qps == NULL);
 	fx_state(qp, IBV_QPS_RTS);
-	CU_ASSERT(fx.d.active_qps == qp);
-	sw_qp_state_changed(&fx.d, qp, IBV_QPS_RTR);   /* a repeated notification */
-	CU_ASSERT(fx.d.active_qps == qp && qp->next_active == NULL);
+	CU_ASSERT(fx.v->active_qps == qp);
+	sw_qp_state_changed(fx.v, qp, IBV_QPS_RTR);   /* a repeated notification */
+	CU_ASSERT(fx.v->active_qps == qp && qp->next_active == NULL);
 	fx_state(qp, IBV_QPS_SQD);
 	fx_state(qp, IBV_QPS_ERR);
-	CU_ASSERT(fx.d.active_qps == qp && qp->next_active == NULL);
+	CU_ASSERT(fx.v->active_qps == qp && qp->next_active == NULL);
 	fx_state(qp, IBV_QPS_RESET);
-	CU_ASSERT(fx.d.active_qps == NULL);
+	CU_ASSERT(fx.v->active_qps == NULL);
 	fx_to_rts(qp);
-	sw_qp_detach(&fx.d, qp);
-	CU_ASSERT(fx.d.active_qps == NULL);
+	sw_qp_detach(fx.v, qp);
+	CU_ASSERT(fx.v->active_qps == NULL);
 	fx_teardown();
 }
 
@@ -573,10 +573,10 @@ static void test_sweep_byte_budget(void)
 	fx_wqe_remote(&w, p.mb, 0);
 	for (unsigned int i = 0; i < per_sweep + 3; i++)
 		fx_post_send(p.a, &w);
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), per_sweep);
-	CU_ASSERT(sw_engine_has_work(&fx.d));
-	CU_ASSERT_EQUAL(sw_engine_poll(&fx.d), 3);
-	CU_ASSERT_FALSE(sw_engine_has_work(&fx.d));
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), per_sweep);
+	CU_ASSERT(sw_engine_has_work(fx.v));
+	CU_ASSERT_EQUAL(sw_engine_poll(fx.v), 3);
+	CU_ASSERT_FALSE(sw_engine_has_work(fx.v));
 	fx_teardown();
 }
 

@@ -20,7 +20,7 @@ static struct ud_world ud_world(bool global)
 	u.p.b->attr.qkey = QKEY;
 	fx_to_rts(u.p.a);
 	fx_to_rts(u.p.b);
-	u.ah = fx_ah(u.p.pa, global, apird_local_gid(&fx.d));
+	u.ah = fx_ah(u.p.pa, global, apird_local_gid(fx.v));
 	u.r = fx_recv_wqe(50, u.p.mb, 0, SW_UD_MTU + APIR_UD_GRH_BYTES);
 	fx_post_recv(u.p.b, &u.r);
 	return u;
@@ -41,7 +41,7 @@ static struct apir_send_wqe ud_send(const struct ud_world *u, uint32_t len)
 static void expect_dropped(struct ud_world *u, const struct apir_send_wqe *w)
 {
 	fx_post_send(u->p.a, w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u->p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT(fx_cq_empty(u->p.cqb));
 	CU_ASSERT_EQUAL(u->p.b->rq_cons, 0);
@@ -63,7 +63,7 @@ static void check_delivery(bool global)
 	w.opcode = IBV_WR_SEND_WITH_IMM;
 	w.imm_data = htonl(7);
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	c = fx_poll1(u.p.cqa);
 	CU_ASSERT_EQUAL(c.status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(c.opcode, IBV_WC_SEND);
@@ -80,8 +80,8 @@ static void check_delivery(bool global)
 	grh = (const struct ibv_grh *)u.p.mb->base;
 	CU_ASSERT_EQUAL(ntohl(grh->version_tclass_flow) >> 28, 6);
 	CU_ASSERT_EQUAL(grh->hop_limit, 64);
-	CU_ASSERT(memcmp(&grh->sgid, apird_local_gid(&fx.d), 16) == 0);
-	CU_ASSERT(memcmp(&grh->dgid, apird_local_gid(&fx.d), 16) == 0);
+	CU_ASSERT(memcmp(&grh->sgid, apird_local_gid(fx.v), 16) == 0);
+	CU_ASSERT(memcmp(&grh->dgid, apird_local_gid(fx.v), 16) == 0);
 	CU_ASSERT(memcmp(u.p.mb->base + APIR_UD_GRH_BYTES, u.p.ma->base, 100) == 0);
 	CU_ASSERT(fx_all_bytes(u.p.mb->base + 140, 1000, 0xbb));
 	fx_teardown();
@@ -114,7 +114,7 @@ static void test_qkey_from_qp(void)
 	w = ud_send(&u, 10);
 	w.remote_qkey = 0x80000000u;
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqb).status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(u.p.b->rq_cons, 1);
@@ -122,7 +122,7 @@ static void test_qkey_from_qp(void)
 	u.p.a->attr.qkey = 5;
 	fx_post_recv(u.p.b, &u.r);
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT(fx_cq_empty(u.p.cqb));
 	CU_ASSERT_EQUAL(u.p.b->rq_cons, 1);
@@ -137,7 +137,7 @@ static void test_foreign_gid(void)
 
 	fx_setup();
 	u = ud_world(true);
-	other = *apird_local_gid(&fx.d);
+	other = *apird_local_gid(fx.v);
 	other.raw[15] ^= 1;
 	u.ah->attr.grh.dgid = other;
 	w = ud_send(&u, 10);
@@ -172,11 +172,11 @@ static void test_no_receive_posted(void)
 	u = ud_world(true);
 	w = ud_send(&u, 10);
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqb).status, IBV_WC_SUCCESS);
 	/* The only receive is used up: the next datagram is lost, no RNR. */
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT(fx_cq_empty(u.p.cqb));
@@ -200,8 +200,8 @@ static void test_mtu_and_sqe(void)
 	w = ud_send(&u, 8);
 	w.wr_id = 2;
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
+	sw_engine_poll(fx.v);
 	c = fx_poll1(u.p.cqa);
 	CU_ASSERT_EQUAL(c.status, IBV_WC_LOC_LEN_ERR);
 	CU_ASSERT_EQUAL(u.p.a->state, IBV_QPS_SQE);
@@ -221,14 +221,14 @@ static void test_mtu_and_sqe(void)
 	w.remote_qpn = u.p.a->qp_num;
 	w.remote_qkey = QKEY;
 	fx_post_send(u.p.b, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).wr_id, 60);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqb).wr_id, 3);
 
 	fx_state(u.p.a, IBV_QPS_RTS);
 	w = ud_send(&u, SW_UD_MTU);
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqb).byte_len, SW_UD_MTU + APIR_UD_GRH_BYTES);
 	fx_teardown();
@@ -248,12 +248,12 @@ static void test_receive_too_small(void)
 	/* Consume the big receive first. */
 	w = ud_send(&u, 1);
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqb).wr_id, 50);
 	fx_post_recv(u.p.b, &r);
 	w = ud_send(&u, 100);
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_SUCCESS);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_SUCCESS);
 	c = fx_poll1(u.p.cqb);
@@ -275,22 +275,22 @@ static void test_bad_ah(void)
 	w = ud_send(&u, 10);
 	w.ah_handle = 999;
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_LOC_QP_OP_ERR);
 	CU_ASSERT_EQUAL(u.p.a->state, IBV_QPS_SQE);
 	/* An AH of another PD of the same session is not this QP's either. */
 	fx_state(u.p.a, IBV_QPS_RTS);
-	w.ah_handle = fx_ah(fx_pd(0), true, apird_local_gid(&fx.d))->handle;
+	w.ah_handle = fx_ah(fx_pd(0), true, apird_local_gid(fx.v))->handle;
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_LOC_QP_OP_ERR);
 	/* Guest 1's AH handle 3 means nothing in guest 0 (which has 1 and 2). */
 	fx_state(u.p.a, IBV_QPS_RTS);
 	for (int i = 0; i < 3; i++)
-		w.ah_handle = fx_ah(u.p.pb, true, apird_local_gid(&fx.d))->handle;
+		w.ah_handle = fx_ah(u.p.pb, true, apird_local_gid(fx.v))->handle;
 	CU_ASSERT_EQUAL(w.ah_handle, 3);
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_LOC_QP_OP_ERR);
 	CU_ASSERT(fx_cq_empty(u.p.cqb));
 	fx_teardown();
@@ -307,7 +307,7 @@ static void test_ud_opcodes(void)
 	w.opcode = IBV_WR_RDMA_WRITE;
 	fx_wqe_remote(&w, u.p.mb, 0);
 	fx_post_send(u.p.a, &w);
-	sw_engine_poll(&fx.d);
+	sw_engine_poll(fx.v);
 	CU_ASSERT_EQUAL(fx_poll1(u.p.cqa).status, IBV_WC_LOC_QP_OP_ERR);
 	CU_ASSERT(fx_all_bytes(u.p.mb->base, 65536, 0xbb));
 	fx_teardown();

@@ -17,7 +17,7 @@
 
 #include "apir.pb-c.h"
 #include "apir/wire.h"
-#include "control.h"
+#include "test_daemon.h"
 #include "session.h"
 #include "unit.h"
 
@@ -34,7 +34,7 @@ static void up_with(const struct apird_config *cfg)
 {
 	apir_log_init("apird-test", APIR_LOG_ERROR);
 	memset(&d, 0, sizeof(d));
-	CU_ASSERT_FATAL(apird_daemon_init(&d, cfg) == 0);
+	CU_ASSERT_FATAL(test_daemon_init(&d, cfg) == 0);
 }
 
 static void up(void)
@@ -57,7 +57,7 @@ static void client_open(struct client *c)
 	memset(c, 0, sizeof(*c));
 	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
 	c->sock = sp[0];
-	c->s = apird_session_create(&d, sp[1]);
+	c->s = apird_unix_session_create(&d, sp[1]);
 	CU_ASSERT_FATAL(c->s != NULL);
 	c->next_id = 1;
 }
@@ -81,7 +81,7 @@ static Apir__Response *call_fds(struct client *c, Apir__Request *req, const int 
 	apir__request__pack(req, buf);
 	CU_ASSERT_FATAL(apir_frame_send(c->sock, buf, len, fds, num_fds) == 0);
 	free(buf);
-	if (c->s && !apird_session_serve(c->s))
+	if (c->s && !apird_unix_session_serve(c->s))
 		c->s = NULL;
 	apird_sessions_reap(&d);
 	CU_ASSERT_FATAL(poll(&p, 1, 1000) == 1);
@@ -283,25 +283,25 @@ static void test_admin_session(void)
 	client_open(&admin);
 	hello(&admin, "apirctl", APIR_TRANSPORT_ADMIN);
 	CU_ASSERT_EQUAL(admin.num_fds, 0);
-	CU_ASSERT(admin.s->admin);
+	CU_ASSERT_PTR_EQUAL(admin.s->service->ops, &apird_admin_service);
 	CU_ASSERT_STRING_EQUAL(admin.s->transport, "admin");
-	CU_ASSERT_EQUAL(admin.s->page_fd, -1);
-	CU_ASSERT_EQUAL(admin.s->async_read_fd, -1);
+	CU_ASSERT_EQUAL(unix_conn_of(admin.s)->page_fd, -1);
+	CU_ASSERT_EQUAL(unix_conn_of(admin.s)->async_read_fd, -1);
 	hello(&verbs, "app", "unix");
 	CU_ASSERT_EQUAL(verbs.num_fds, 3);
-	CU_ASSERT_FALSE(verbs.s->admin);
+	CU_ASSERT_PTR_EQUAL(verbs.s->service->ops, &apird_verbs_service);
 	/* Each kind of session keeps to its own requests, and survives asking. */
 	CU_ASSERT_EQUAL(status_of(call(&admin, &alloc)), EPERM);
 	CU_ASSERT_EQUAL(status_of(call(&verbs, &status)), EPERM);
 	CU_ASSERT_PTR_NOT_NULL(admin.s);
 	CU_ASSERT_PTR_NOT_NULL(verbs.s);
-	CU_ASSERT_EQUAL(admin.s->pds.count, 0);
+	CU_ASSERT_PTR_NULL(admin.s->priv);   /* the admin service keeps no objects */
 	status_of(admin_status(&admin, 0, 0));
 	/* An admin client that goes away is cleaned up like any other. */
 	close(admin.sock);
-	CU_ASSERT_FALSE(apird_session_serve(admin.s));
+	CU_ASSERT_FALSE(apird_unix_session_serve(admin.s));
 	apird_sessions_reap(&d);
-	CU_ASSERT_PTR_EQUAL(d.ctl->sessions, verbs.s);
+	CU_ASSERT_PTR_EQUAL(d.sessions, verbs.s);
 	CU_ASSERT_PTR_NULL(verbs.s->next);
 	close(verbs.sock);
 	down();
@@ -338,12 +338,12 @@ static void test_status_lists_sessions_and_qps(void)
 	to_init(&b, hb);
 	to_init(&b, hinit);
 	/* One side names apird's own GID, the other has no GRH: both are local. */
-	to_rtr(&a, ha, qb, apird_local_gid(&d));
+	to_rtr(&a, ha, qb, apird_local_gid(test_verbs_dev(&d)));
 	to_rtr(&b, hb, qa, NULL);
-	apird_qp_lookup(&d, qa)->bytes_sent = 1ull << 40;
-	apird_qp_lookup(&d, qa)->ops_sent = 7;
-	apird_qp_lookup(&d, qb)->bytes_received = 1ull << 40;
-	apird_qp_lookup(&d, qb)->ops_received = 7;
+	apird_qp_lookup(test_verbs_dev(&d), qa)->bytes_sent = 1ull << 40;
+	apird_qp_lookup(test_verbs_dev(&d), qa)->ops_sent = 7;
+	apird_qp_lookup(test_verbs_dev(&d), qb)->bytes_received = 1ull << 40;
+	apird_qp_lookup(test_verbs_dev(&d), qb)->ops_received = 7;
 
 	resp = admin_status(&admin, 0, 0);
 	r = resp->admin_status;
@@ -353,7 +353,7 @@ static void test_status_lists_sessions_and_qps(void)
 	CU_ASSERT_EQUAL(r->device->num_sessions, 2);
 	CU_ASSERT_EQUAL(r->device->num_qps, 4);
 	CU_ASSERT_FATAL(r->device->gid.len == 16);
-	CU_ASSERT(memcmp(r->device->gid.data, apird_local_gid(&d)->raw, 16) == 0);
+	CU_ASSERT(memcmp(r->device->gid.data, apird_local_gid(test_verbs_dev(&d))->raw, 16) == 0);
 	CU_ASSERT_STRING_EQUAL(r->device->fabric_addr, "");
 
 	/* The asking session is not listed; the others are, by id. */
@@ -385,7 +385,7 @@ static void test_status_lists_sessions_and_qps(void)
 	CU_ASSERT(q->has_peer && !q->peer_remote);
 	CU_ASSERT_EQUAL(q->peer_qp_num, qb);
 	CU_ASSERT_EQUAL(q->peer_session_id, b.s->id);
-	CU_ASSERT(q->peer_gid.len == 16 && memcmp(q->peer_gid.data, apird_local_gid(&d)->raw, 16) == 0);
+	CU_ASSERT(q->peer_gid.len == 16 && memcmp(q->peer_gid.data, apird_local_gid(test_verbs_dev(&d))->raw, 16) == 0);
 	CU_ASSERT_STRING_EQUAL(q->peer_fabric_addr, "");
 	CU_ASSERT_EQUAL(q->bytes_sent, 1ull << 40);
 	CU_ASSERT_EQUAL(q->ops_sent, 7);
@@ -395,7 +395,7 @@ static void test_status_lists_sessions_and_qps(void)
 	CU_ASSERT(q->has_peer && !q->peer_remote);
 	CU_ASSERT_EQUAL(q->peer_qp_num, qa);
 	CU_ASSERT_EQUAL(q->peer_session_id, a.s->id);
-	CU_ASSERT(q->peer_gid.len == 16 && memcmp(q->peer_gid.data, apird_local_gid(&d)->raw, 16) == 0);
+	CU_ASSERT(q->peer_gid.len == 16 && memcmp(q->peer_gid.data, apird_local_gid(test_verbs_dev(&d))->raw, 16) == 0);
 	CU_ASSERT_EQUAL(q->bytes_received, 1ull << 40);
 	CU_ASSERT_EQUAL(q->ops_received, 7);
 	/* UD and a QP short of RTR have no peer. */
@@ -414,8 +414,8 @@ static void test_status_lists_sessions_and_qps(void)
 
 		CU_ASSERT_FATAL(buf != NULL);
 		apir__response__pack(resp, buf);
-		for (uint32_t h = apird_table_next(&a.s->mrs, 0); h; h = apird_table_next(&a.s->mrs, h)) {
-			const struct apird_mr *mr = apird_table_get(&a.s->mrs, h);
+		for (uint32_t h = apird_table_next(&verbs_session(a.s)->mrs, 0); h; h = apird_table_next(&verbs_session(a.s)->mrs, h)) {
+			const struct apird_mr *mr = apird_table_get(&verbs_session(a.s)->mrs, h);
 
 			CU_ASSERT_PTR_NULL(memmem(buf, len, &mr->rkey, sizeof(mr->rkey)));
 			CU_ASSERT_PTR_NULL(memmem(buf, len, &mr->lkey, sizeof(mr->lkey)));
@@ -426,7 +426,7 @@ static void test_status_lists_sessions_and_qps(void)
 
 	/* A peer that went away shows as a peer without a session. */
 	close(a.sock);
-	CU_ASSERT_FALSE(apird_session_serve(a.s));
+	CU_ASSERT_FALSE(apird_unix_session_serve(a.s));
 	apird_sessions_reap(&d);
 	resp = admin_status(&admin, 0, 0);
 	r = resp->admin_status;
@@ -480,9 +480,9 @@ static void test_status_remote_peer(void)
 	qpn = create_qp(&v, pd, cq, IBV_QPT_RC, &h);
 	to_init(&v, h);
 	to_rtr(&v, h, 0x123456, &far);
-	apird_qp_lookup(&d, qpn)->remote.requests_sent = 11;
-	apird_qp_lookup(&d, qpn)->remote.rnr_naks = 2;
-	apird_qp_lookup(&d, qpn)->remote.naks_sent = 3;
+	apird_qp_lookup(test_verbs_dev(&d), qpn)->remote.requests_sent = 11;
+	apird_qp_lookup(test_verbs_dev(&d), qpn)->remote.rnr_naks = 2;
+	apird_qp_lookup(test_verbs_dev(&d), qpn)->remote.naks_sent = 3;
 
 	resp = admin_status(&admin, 0, 0);
 	r = resp->admin_status;
@@ -524,7 +524,7 @@ static void test_status_pages(void)
 	pd = alloc_pd(&v);
 	cq = create_cq(&v);
 	for (uint32_t i = 0; i < MANY_QPS; i++) {
-		struct apird_qp *qp = apird_qp_lookup(&d, create_qp(&v, pd, cq, IBV_QPT_UD, &handle));
+		struct apird_qp *qp = apird_qp_lookup(test_verbs_dev(&d), create_qp(&v, pd, cq, IBV_QPT_UD, &handle));
 
 		/* Counters of full width: the largest rows. */
 		qp->bytes_sent = qp->ops_sent = qp->bytes_received = qp->ops_received = UINT64_MAX;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.h"
+#include "test_daemon.h"
 #include "unit.h"
 
 enum { NUM_MRS = 20000 };
@@ -17,7 +17,7 @@ static void daemon_up(void)
 
 	apird_config_defaults(&cfg);
 	memset(&d, 0, sizeof(d));
-	CU_ASSERT_FATAL(apird_daemon_init(&d, &cfg) == 0);
+	CU_ASSERT_FATAL(test_daemon_init(&d, &cfg) == 0);
 	mrs = calloc(NUM_MRS, sizeof(*mrs));
 	CU_ASSERT_FATAL(mrs != NULL);
 }
@@ -43,7 +43,7 @@ static void test_unique_nonzero(void)
 	daemon_up();
 	CU_ASSERT_FATAL(keys != NULL);
 	for (int i = 0; i < NUM_MRS; i++) {
-		CU_ASSERT_EQUAL_FATAL(apird_mr_keys_assign(&d, &mrs[i]), 0);
+		CU_ASSERT_EQUAL_FATAL(apird_mr_keys_assign(test_verbs_dev(&d), &mrs[i]), 0);
 		CU_ASSERT_NOT_EQUAL(mrs[i].lkey, 0);
 		CU_ASSERT_NOT_EQUAL(mrs[i].rkey, 0);
 		CU_ASSERT_NOT_EQUAL(mrs[i].lkey, mrs[i].rkey);
@@ -62,19 +62,19 @@ static void test_lookup_and_release(void)
 {
 	daemon_up();
 	for (int i = 0; i < 100; i++)
-		CU_ASSERT_EQUAL_FATAL(apird_mr_keys_assign(&d, &mrs[i]), 0);
+		CU_ASSERT_EQUAL_FATAL(apird_mr_keys_assign(test_verbs_dev(&d), &mrs[i]), 0);
 	for (int i = 0; i < 100; i++) {
-		CU_ASSERT_PTR_EQUAL(apird_mr_lookup(&d, mrs[i].lkey), &mrs[i]);
-		CU_ASSERT_PTR_EQUAL(apird_mr_lookup(&d, mrs[i].rkey), &mrs[i]);
+		CU_ASSERT_PTR_EQUAL(apird_mr_lookup(test_verbs_dev(&d), mrs[i].lkey), &mrs[i]);
+		CU_ASSERT_PTR_EQUAL(apird_mr_lookup(test_verbs_dev(&d), mrs[i].rkey), &mrs[i]);
 	}
-	CU_ASSERT_PTR_NULL(apird_mr_lookup(&d, 0));
+	CU_ASSERT_PTR_NULL(apird_mr_lookup(test_verbs_dev(&d), 0));
 	for (int i = 0; i < 100; i += 2)
-		apird_mr_keys_release(&d, &mrs[i]);
+		apird_mr_keys_release(test_verbs_dev(&d), &mrs[i]);
 	for (int i = 0; i < 100; i++) {
 		struct apird_mr *want = i % 2 ? &mrs[i] : NULL;
 
-		CU_ASSERT_PTR_EQUAL(apird_mr_lookup(&d, mrs[i].lkey), want);
-		CU_ASSERT_PTR_EQUAL(apird_mr_lookup(&d, mrs[i].rkey), want);
+		CU_ASSERT_PTR_EQUAL(apird_mr_lookup(test_verbs_dev(&d), mrs[i].lkey), want);
+		CU_ASSERT_PTR_EQUAL(apird_mr_lookup(test_verbs_dev(&d), mrs[i].rkey), want);
 	}
 	daemon_down();
 }
@@ -86,7 +86,7 @@ static void test_not_sequential(void)
 
 	daemon_up();
 	for (int i = 0; i < 64; i++)
-		CU_ASSERT_EQUAL_FATAL(apird_mr_keys_assign(&d, &mrs[i]), 0);
+		CU_ASSERT_EQUAL_FATAL(apird_mr_keys_assign(test_verbs_dev(&d), &mrs[i]), 0);
 	for (int i = 1; i < 64; i++) {
 		uint32_t delta = mrs[i].rkey - mrs[i - 1].rkey;
 

@@ -24,9 +24,11 @@
 
 #include "apir.pb-c.h"
 #include "apir/wire.h"
-#include "control.h"
 #include "dispatch.h"
+#include "handlers.h"
 #include "session.h"
+#include "sw.h"
+#include "test_daemon.h"
 #include "unit.h"
 #include "vm.h"
 
@@ -36,6 +38,7 @@
 #define HIGH (4 * GiB)               /* GPA of the first byte above the hole */
 
 static struct apird d;
+static void *vms;                /* d's VM listener */
 /* A VM as the test drives it: QEMU's end of its port. */
 struct guest {
 	struct apird_vm *vm;
@@ -85,14 +88,15 @@ static void up(void)
 	apir_log_init("apird-test", APIR_LOG_ERROR);
 	apird_config_defaults(&cfg);
 	memset(&d, 0, sizeof(d));
-	CU_ASSERT_FATAL(apird_daemon_init(&d, &cfg) == 0);
+	CU_ASSERT_FATAL(test_daemon_init(&d, &cfg) == 0);
+	vms = test_vm_listener(&d);
 	memfd = memfd_create("guest-ram", MFD_CLOEXEC);
 	CU_ASSERT_FATAL(memfd >= 0 && ftruncate(memfd, (off_t)RAM_SIZE) == 0);
 	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	CU_ASSERT_FATAL(ram != MAP_FAILED);
 	snprintf(vc.socket_path, sizeof(vc.socket_path), "/nonexistent/vm0.sock");
 	snprintf(vc.ram_path, sizeof(vc.ram_path), "/proc/self/fd/%d", memfd);
-	g->vm = apird_vm_add(&d, &vc);
+	g->vm = apird_vm_add(vms, &d, &vc);
 	CU_ASSERT_FATAL(g->vm != NULL);
 	connect_port();
 	next_id = 1;
@@ -307,7 +311,7 @@ static unsigned int live_sessions(void)
 {
 	unsigned int n = 0;
 
-	for (struct apird_session *s = d.ctl->sessions; s; s = s->next)
+	for (struct apird_session *s = d.sessions; s; s = s->next)
 		n++;
 	return n;
 }
@@ -329,7 +333,7 @@ static void test_hello(void)
 	}
 	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
 	CU_ASSERT_EQUAL_FATAL(live_sessions(), 1);
-	CU_ASSERT_PTR_EQUAL(g->vm->conn->session->vm, g->vm->conn);
+	CU_ASSERT_PTR_EQUAL(g->vm->conn->session->conn, g->vm->conn);
 	/* apird writes the guest's session page. */
 	apird_session_set_sleeping(g->vm->conn->session, true);
 	CU_ASSERT_EQUAL(atomic_load(&page->engine_sleeping), 1);
@@ -410,7 +414,7 @@ static void test_rings(void)
 	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
 	bad.n = 0;
 	CU_ASSERT_EQUAL(status(create_cq(4, &bad, 0)), EINVAL);
-	CU_ASSERT_EQUAL(g->vm->conn->session->cqs.count, 1);
+	CU_ASSERT_EQUAL(verbs_session(g->vm->conn->session)->cqs.count, 1);
 	/* Freed pages may be used again by another ring. */
 	ext_add(&cq2, 0x30000, 2 * PAGE);
 	{
@@ -476,18 +480,18 @@ static void test_data_path(void)
 	CU_ASSERT_FATAL(r->status == 0);
 	rkey = r->reg_mr->rkey;
 	status(r);
-	ms = apird_mr_lookup(&d, lkey);
-	md = apird_mr_lookup(&d, rkey);
+	ms = apird_mr_lookup(test_verbs_dev(&d), lkey);
+	md = apird_mr_lookup(test_verbs_dev(&d), rkey);
 	CU_ASSERT_FATAL(ms && md);
-	a = apird_table_get(&g->vm->conn->session->qps, 1);
-	b = apird_table_get(&g->vm->conn->session->qps, 2);
+	a = apird_table_get(&verbs_session(g->vm->conn->session)->qps, 1);
+	b = apird_table_get(&verbs_session(g->vm->conn->session)->qps, 2);
 	CU_ASSERT_FATAL(a && b);
 	a->attr.dest_qp_num = b->qp_num;
 	b->attr.dest_qp_num = a->qp_num;
 	a->attr.qp_access_flags = b->attr.qp_access_flags = IBV_ACCESS_REMOTE_WRITE;
 	for (enum ibv_qp_state st = IBV_QPS_INIT; st <= IBV_QPS_RTS; st++) {
-		apird_qp_set_state(&d, a, st);
-		apird_qp_set_state(&d, b, st);
+		apird_qp_set_state(test_verbs_dev(&d), a, st);
+		apird_qp_set_state(test_verbs_dev(&d), b, st);
 	}
 	/* The guest posts and arms, as its frontend would. */
 	w = (struct apir_send_wqe *)((uint8_t *)qa_ctrl + sq_off);
@@ -502,7 +506,7 @@ static void test_data_path(void)
 	atomic_store(&cq_ctrl->armed, APIR_CQ_ARM_NEXT);
 	atomic_store(&qa_ctrl->sq.prod.value, 1);
 	for (int i = 0; i < 10 && atomic_load(&cq_ctrl->ring.prod.value) == 0; i++)
-		sw_engine_poll(&d);
+		sw_engine_poll(test_verbs_dev(&d));
 	CU_ASSERT_EQUAL_FATAL(atomic_load(&cq_ctrl->ring.prod.value), 1);
 	cqe = (struct apir_cqe *)((uint8_t *)cq_ctrl + PAGE);
 	CU_ASSERT_EQUAL(cqe->wr_id, 77);
@@ -522,7 +526,7 @@ static void test_data_path(void)
 	CU_ASSERT_EQUAL(r->event->cq, cq_h);
 	status(r);
 	/* An async event (the engine moves a QP to ERR) is an Event frame too. */
-	sw_qp_to_error(&d, a);
+	sw_qp_to_error(test_verbs_dev(&d), a);
 	r = next_frame();
 	CU_ASSERT_FATAL(r != NULL);
 	CU_ASSERT_EQUAL_FATAL(r->body_case, APIR__RESPONSE__BODY_EVENT);
@@ -587,7 +591,7 @@ static void test_new_process(void)
 	r = reg_mr(pd, 0x1000, PAGE, 0, &mr);
 	lkey = r->reg_mr->lkey;
 	status(r);
-	CU_ASSERT_PTR_NOT_NULL(apird_mr_lookup(&d, lkey));
+	CU_ASSERT_PTR_NOT_NULL(apird_mr_lookup(test_verbs_dev(&d), lkey));
 	/* Killed in the middle of a frame. */
 	put_le32(half, APIR_STREAM_MAGIC);
 	put_le32(half + 4, 500);
@@ -596,8 +600,8 @@ static void test_new_process(void)
 	serve();
 	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
 	CU_ASSERT_EQUAL(live_sessions(), 1);
-	CU_ASSERT_PTR_NULL(apird_mr_lookup(&d, lkey));
-	CU_ASSERT_EQUAL(g->vm->conn->session->cqs.count, 0);
+	CU_ASSERT_PTR_NULL(apird_mr_lookup(test_verbs_dev(&d), lkey));
+	CU_ASSERT_EQUAL(verbs_session(g->vm->conn->session)->cqs.count, 0);
 	/* The same pages serve the new process's rings. */
 	CU_ASSERT_EQUAL(status(create_cq(4, &cq, 0)), 0);
 	down();
@@ -695,7 +699,7 @@ static void test_two_vms(void)
 	CU_ASSERT_FATAL(ram2 >= 0 && ftruncate(ram2, (off_t)vc.ram_size) == 0);
 	snprintf(vc.socket_path, sizeof(vc.socket_path), "/nonexistent/vm1.sock");
 	snprintf(vc.ram_path, sizeof(vc.ram_path), "/proc/self/fd/%d", ram2);
-	good->vm = apird_vm_add(&d, &vc);
+	good->vm = apird_vm_add(vms, &d, &vc);
 	CU_ASSERT_FATAL(good->vm != NULL);
 	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
 	good->port = sp[0];
@@ -724,7 +728,7 @@ static void test_two_vms(void)
 
 	g = good;
 	CU_ASSERT_EQUAL(live_sessions(), 1);
-	CU_ASSERT_EQUAL(g->vm->conn->session->cqs.count, 1);
+	CU_ASSERT_EQUAL(verbs_session(g->vm->conn->session)->cqs.count, 1);
 	CU_ASSERT(alloc_pd() != 0);
 	close(good->port);
 	g = hostile;
@@ -836,7 +840,7 @@ static void test_qmp_port_closed(void)
 	qmp_say(STATE_REPLY("true"));
 	apird_vm_qmp_poll(g->vm);
 	CU_ASSERT_EQUAL(live_sessions(), 1);
-	CU_ASSERT_PTR_NOT_NULL(apird_mr_lookup(&d, lkey));
+	CU_ASSERT_PTR_NOT_NULL(apird_mr_lookup(test_verbs_dev(&d), lkey));
 
 	/* "Closed", answered before the next process's Hello but read after
 	 * it arrived: it ends the old session, not the new one. */
@@ -847,7 +851,7 @@ static void test_qmp_port_closed(void)
 	CU_ASSERT_EQUAL(hello_at(0x10000, PAGE), 0);
 	apird_vm_qmp_poll(g->vm);
 	CU_ASSERT_EQUAL_FATAL(live_sessions(), 1);
-	CU_ASSERT_PTR_NULL(apird_mr_lookup(&d, lkey));
+	CU_ASSERT_PTR_NULL(apird_mr_lookup(test_verbs_dev(&d), lkey));
 	CU_ASSERT(alloc_pd() != 0);
 
 	/* Closed for good: everything goes, the port stays. */

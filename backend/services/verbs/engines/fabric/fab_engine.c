@@ -221,14 +221,6 @@ static void fab_close(struct apird_fabric *f)
 	fab_peers_free(f);
 }
 
-static void gid_of_ipv4(union ibv_gid *gid, struct in_addr ip)
-{
-	memset(gid, 0, sizeof(*gid));
-	gid->raw[10] = 0xff;
-	gid->raw[11] = 0xff;
-	memcpy(&gid->raw[12], &ip.s_addr, 4);
-}
-
 /* Providers start threads of their own (connection management,
  * progress). They must never take apird's signals (SIGTERM would then kill
  * apird without its clean shutdown), so they are created with every signal
@@ -270,7 +262,7 @@ static void fab_warm_up(struct apird_fabric *f)
 		.sin_port = htons(f->cfg.fabric_port),
 		.sin_addr = f->cfg.fabric_ip,
 	};
-	uint64_t end = sw_now_ns() + FAB_WARM_UP_NS;
+	uint64_t end = apird_now_ns() + FAB_WARM_UP_NS;
 	struct apir_fab_hello h;
 	ssize_t ret = -FI_EAGAIN;
 	fi_addr_t self;
@@ -279,7 +271,7 @@ static void fab_warm_up(struct apird_fabric *f)
 		return;
 	memset(&h, 0, sizeof(h));
 	fab_hdr_init(&h.hdr, APIR_FAB_HELLO, sizeof(h), &f->gid, 0, 0, 0);
-	while (ret == -FI_EAGAIN && sw_now_ns() < end) {
+	while (ret == -FI_EAGAIN && apird_now_ns() < end) {
 		ret = fi_inject(f->ep, &h, sizeof(h), self);
 		if (ret == -FI_EAGAIN)
 			fab_cq_poll(f);
@@ -287,7 +279,7 @@ static void fab_warm_up(struct apird_fabric *f)
 	fi_av_remove(f->av, &self, 1, 0);
 }
 
-int apird_fabric_start(struct apird *d, const struct apird_config *cfg)
+int apird_fabric_start(struct verbs_dev *d, const struct apird_config *cfg)
 {
 	struct apird_fabric *f = calloc(1, sizeof(*f));
 	char ip[INET_ADDRSTRLEN];
@@ -298,14 +290,14 @@ int apird_fabric_start(struct apird *d, const struct apird_config *cfg)
 	f->d = d;
 	f->cfg = *cfg;
 	f->wait_fd = -1;
-	gid_of_ipv4(&f->gid, cfg->fabric_ip);
+	apird_gid_from_ipv4(&f->gid, cfg->fabric_ip);
 	ret = fab_open_all(f);
 	if (ret) {
 		fab_close(f);
 		free(f);
 		return ret == -FI_ENOMEM ? -ENOMEM : -ENODEV;
 	}
-	d->fabric = f;
+	d->remote_link_priv = f;
 	fab_warm_up(f);
 	inet_ntop(AF_INET, &cfg->fabric_ip, ip, sizeof(ip));
 	apir_info("fabric: %s:%u, provider %s%s%s", ip, cfg->fabric_port,
@@ -314,7 +306,7 @@ int apird_fabric_start(struct apird *d, const struct apird_config *cfg)
 	return 0;
 }
 
-void apird_fabric_stop(struct apird *d)
+void apird_fabric_stop(struct verbs_dev *d)
 {
 	struct apird_fabric *f = fab_of(d);
 
@@ -324,13 +316,15 @@ void apird_fabric_stop(struct apird *d)
 		struct fab_qp *fq = f->qps;
 
 		f->qps = fq->next;
-		if (fq->qp)
-			fq->qp->remote.engine = NULL;
+		if (fq->qp) {
+			fq->qp->link = NULL;
+			fq->qp->link_priv = NULL;
+		}
 		free(fq);
 	}
 	fab_close(f);
 	free(f);
-	d->fabric = NULL;
+	d->remote_link_priv = NULL;
 }
 
 /* Whether anything of the fabric is in flight or waiting: then every turn
@@ -345,14 +339,14 @@ static bool fab_working(const struct apird_fabric *f)
 	return false;
 }
 
-unsigned int apird_fabric_poll(struct apird *d)
+unsigned int apird_fabric_poll(struct verbs_dev *d)
 {
 	struct apird_fabric *f = fab_of(d);
 	unsigned int n;
 
 	if (!f)
 		return 0;
-	d->now_ns = sw_now_ns();
+	d->now_ns = apird_now_ns();
 	/* An idle fabric costs the local engine a syscall per turn otherwise. */
 	if (!fab_working(f) && d->now_ns - f->last_poll_ns < FAB_IDLE_POLL_NS)
 		return 0;
@@ -368,7 +362,7 @@ unsigned int apird_fabric_poll(struct apird *d)
 	return n + fab_requester_timeouts(f) + fab_rma_timeouts(f);
 }
 
-bool apird_fabric_can_sleep(struct apird *d)
+bool apird_fabric_can_sleep(struct verbs_dev *d)
 {
 	struct apird_fabric *f = fab_of(d);
 	struct fid *fids[1];
@@ -381,7 +375,7 @@ bool apird_fabric_can_sleep(struct apird *d)
 	 * while apird reads the CQ: a short spin forms it in well under a
 	 * millisecond instead of a step per timer tick. Bounded, for a peer
 	 * that does not answer at all. */
-	if (f->backlog && sw_now_ns() - f->backlog_since_ns < FAB_CONNECT_SPIN_NS)
+	if (f->backlog && apird_now_ns() - f->backlog_since_ns < FAB_CONNECT_SPIN_NS)
 		return false;
 	if (f->wait_fd < 0)
 		return true;
@@ -397,7 +391,7 @@ static uint64_t earlier(uint64_t a, uint64_t b)
 /* Work the provider will not wake apird for (sends waiting for a
  * connection, receive buffers to post again, RMA pieces waiting for a
  * context) is retried on a short timer, as is everything without a wait fd. */
-uint64_t apird_fabric_next_deadline(const struct apird *d)
+uint64_t apird_fabric_next_deadline(const struct verbs_dev *d)
 {
 	const struct apird_fabric *f = fab_of(d);
 	uint64_t next = 0;
@@ -414,11 +408,11 @@ uint64_t apird_fabric_next_deadline(const struct apird *d)
 		retry |= fab_rma_stalled(fq);
 	}
 	if (retry)
-		next = earlier(next, sw_now_ns() + FAB_NO_WAIT_FD_POLL_NS);
+		next = earlier(next, apird_now_ns() + FAB_NO_WAIT_FD_POLL_NS);
 	return next;
 }
 
-int apird_fabric_wait_fd(const struct apird *d)
+int apird_fabric_wait_fd(const struct verbs_dev *d)
 {
 	const struct apird_fabric *f = fab_of(d);
 

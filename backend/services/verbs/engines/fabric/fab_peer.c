@@ -26,13 +26,13 @@ bool fab_gid_ipv4(const union ibv_gid *gid, struct in_addr *ip)
 	return true;
 }
 
-bool apird_fabric_gid_reachable(const struct apird *d, const union ibv_gid *gid)
+bool apird_fabric_gid_reachable(const struct verbs_dev *d, const union ibv_gid *gid)
 {
 	struct in_addr ip;
 
 	if (memcmp(gid, apird_local_gid(d), sizeof(*gid)) == 0)
 		return true;
-	return d->fabric && fab_gid_ipv4(gid, &ip) && ip.s_addr != htonl(INADDR_ANY);
+	return d->remote_link_priv && fab_gid_ipv4(gid, &ip) && ip.s_addr != htonl(INADDR_ANY);
 }
 
 struct fab_peer *fab_peer_find(struct apird_fabric *f, const union ibv_gid *gid)

@@ -24,7 +24,8 @@ static struct fab_qp *fq_new(struct apird_fabric *f, struct apird_qp *qp)
 	fq->qp = qp;
 	fq->next = f->qps;
 	f->qps = fq;
-	qp->remote.engine = fq;
+	qp->link = &apird_fabric_link;
+	qp->link_priv = fq;
 	return fq;
 }
 
@@ -46,7 +47,7 @@ void fab_qp_maybe_free(struct apird_fabric *f, struct fab_qp *fq)
 	free(fq);
 }
 
-int apird_fabric_qp_connect(struct apird *d, struct apird_qp *qp, const struct ibv_ah_attr *av,
+int apird_fabric_qp_connect(struct verbs_dev *d, struct apird_qp *qp, const struct ibv_ah_attr *av,
 			    uint32_t dest_qpn, char *err, size_t err_len)
 {
 	struct apird_fabric *f = fab_of(d);
@@ -65,7 +66,7 @@ int apird_fabric_qp_connect(struct apird *d, struct apird_qp *qp, const struct i
 		snprintf(err, err_len, "cannot reach the apird of GID %s: %s", gid, strerror(e));
 		return -e;
 	}
-	fq = qp->remote.engine;
+	fq = qp->link_priv;
 	if (fq) {
 		fab_requester_abandon(f, fq);
 		fab_responder_abandon(f, fq, false);
@@ -86,16 +87,17 @@ int apird_fabric_qp_connect(struct apird *d, struct apird_qp *qp, const struct i
 	return 0;
 }
 
-void apird_fabric_qp_disconnect(struct apird *d, struct apird_qp *qp)
+void apird_fabric_qp_disconnect(struct verbs_dev *d, struct apird_qp *qp)
 {
 	struct apird_fabric *f = fab_of(d);
-	struct fab_qp *fq = qp->remote.engine;
+	struct fab_qp *fq = qp->link_priv;
 
 	qp->remote.active = false;
 	memset(&qp->remote.gid, 0, sizeof(qp->remote.gid));
 	qp->remote.qpn = 0;
 	qp->remote.addr[0] = '\0';
-	qp->remote.engine = NULL;
+	qp->link = NULL;
+	qp->link_priv = NULL;
 	if (!f || !fq)
 		return;
 	fab_requester_abandon(f, fq);
@@ -104,11 +106,11 @@ void apird_fabric_qp_disconnect(struct apird *d, struct apird_qp *qp)
 	fab_qp_maybe_free(f, fq);
 }
 
-void apird_fabric_qp_state_changed(struct apird *d, struct apird_qp *qp,
+void apird_fabric_qp_state_changed(struct verbs_dev *d, struct apird_qp *qp,
 				   enum ibv_qp_state old_state)
 {
 	struct apird_fabric *f = fab_of(d);
-	struct fab_qp *fq = qp->remote.engine;
+	struct fab_qp *fq = qp->link_priv;
 
 	if (!f || !fq)
 		return;

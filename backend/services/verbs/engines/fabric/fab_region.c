@@ -53,7 +53,7 @@ int fab_mr_reg(struct apird_fabric *f, void *buf, size_t len, uint64_t access,
 	return ret;
 }
 
-int apird_fabric_mr_register(struct apird *d, struct apird_mr *mr)
+int apird_fabric_mr_register(struct verbs_dev *d, struct apird_mr *mr)
 {
 	struct apird_fabric *f = fab_of(d);
 	struct fab_region *r;
@@ -73,7 +73,7 @@ int apird_fabric_mr_register(struct apird *d, struct apird_mr *mr)
 	r->key = fi_mr_key(r->mr);
 	r->desc = fi_mr_desc(r->mr);
 	r->base = mr->base;
-	mr->fabric = r;
+	mr->link_priv = r;
 	return 0;
 }
 
@@ -86,14 +86,14 @@ static void region_free(struct fab_region *r)
 	free(r);
 }
 
-void apird_fabric_mr_unregister(struct apird *d, struct apird_mr *mr)
+void apird_fabric_mr_unregister(struct verbs_dev *d, struct apird_mr *mr)
 {
 	struct apird_fabric *f = fab_of(d);
-	struct fab_region *r = mr->fabric;
+	struct fab_region *r = mr->link_priv;
 
 	if (!r)
 		return;
-	mr->fabric = NULL;
+	mr->link_priv = NULL;
 	fi_close(&r->mr->fid);
 	r->mr = NULL;
 	if (!r->refs) {
@@ -116,7 +116,7 @@ void fab_region_get(struct fab_region *r)
 void fab_pins_take(struct fab_pins *p, const struct sw_sgl *l)
 {
 	for (uint32_t i = 0; i < l->num; i++) {
-		p->r[i] = l->seg[i].mr ? l->seg[i].mr->fabric : NULL;
+		p->r[i] = l->seg[i].mr ? l->seg[i].mr->link_priv : NULL;
 		fab_region_get(p->r[i]);
 	}
 	p->num = l->num;
@@ -150,7 +150,7 @@ void fab_pins_release(struct apird_fabric *f, struct fab_pins *p)
 void fab_seg_describe(const struct apird_fabric *f, const struct sw_seg *s,
 		      struct apir_fab_seg *out)
 {
-	const struct fab_region *r = s->mr->fabric;
+	const struct fab_region *r = s->mr->link_priv;
 
 	out->key = r->key;
 	out->addr = f->virt_addr ? (uint64_t)(uintptr_t)s->p : (uint64_t)(s->p - r->base);

@@ -44,7 +44,7 @@ static bool describe_local(struct apird_fabric *f, const struct sw_sgl *l,
 			   struct apir_fab_seg *segs)
 {
 	for (uint32_t i = 0; i < l->num; i++) {
-		if (!l->seg[i].mr || !l->seg[i].mr->fabric)
+		if (!l->seg[i].mr || !l->seg[i].mr->link_priv)
 			return false;
 		fab_seg_describe(f, &l->seg[i], &segs[i]);
 	}
@@ -157,10 +157,10 @@ static bool may_issue(const struct fab_qp *fq, int64_t pending)
 	return qp->state == IBV_QPS_RTS || (qp->state == IBV_QPS_SQD && fq->resend);
 }
 
-unsigned int apird_fabric_sq_run(struct apird *d, struct apird_qp *qp)
+unsigned int apird_fabric_sq_run(struct verbs_dev *d, struct apird_qp *qp)
 {
 	struct apird_fabric *f = fab_of(d);
-	struct fab_qp *fq = qp->remote.engine;
+	struct fab_qp *fq = qp->link_priv;
 	int64_t pending = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
 	unsigned int n = 0;
 
@@ -173,7 +173,7 @@ unsigned int apird_fabric_sq_run(struct apird *d, struct apird_qp *qp)
 	}
 	if (fq->resend_at_ns && d->now_ns >= fq->resend_at_ns)
 		fq->resend_at_ns = 0;
-	while (qp->remote.engine == fq && may_issue(fq, pending) && issue_one(f, fq)) {
+	while (qp->link_priv == fq && may_issue(fq, pending) && issue_one(f, fq)) {
 		n++;
 		pending = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
 	}
@@ -182,14 +182,14 @@ unsigned int apird_fabric_sq_run(struct apird *d, struct apird_qp *qp)
 
 bool apird_fabric_in_flight(const struct apird_qp *qp)
 {
-	const struct fab_qp *fq = qp->remote.engine;
+	const struct fab_qp *fq = qp->link_priv;
 
 	return fq && (fq->sent || fq->resend || fq->resend_at_ns || qp->rnr.waiting);
 }
 
-bool apird_fabric_sq_has_work(const struct apird *d, const struct apird_qp *qp)
+bool apird_fabric_sq_has_work(const struct verbs_dev *d, const struct apird_qp *qp)
 {
-	const struct fab_qp *fq = qp->remote.engine;
+	const struct fab_qp *fq = qp->link_priv;
 	int64_t pending = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
 
 	if (!fq || pending < 0)
@@ -275,7 +275,7 @@ static void peer_qp_missing(struct apird_fabric *f, struct fab_qp *fq)
 void fab_ack_arrived(struct apird_fabric *f, const struct fab_msg *m, struct fab_peer *p)
 {
 	struct apird_qp *qp = apird_qp_lookup(f->d, m->hdr->dst_qpn);
-	struct fab_qp *fq = qp ? qp->remote.engine : NULL;
+	struct fab_qp *fq = qp ? qp->link_priv : NULL;
 
 	/* Answers for a QP that was destroyed, reset, or that abandoned its
 	 * window are expected after failures: dropped without a word. */

@@ -46,7 +46,7 @@ static struct fab_qp *responder_of(struct apird_fabric *f, const struct fab_msg 
 				   const struct fab_peer *p)
 {
 	struct apird_qp *qp = apird_qp_lookup(f->d, m->hdr->dst_qpn);
-	struct fab_qp *fq = qp ? qp->remote.engine : NULL;
+	struct fab_qp *fq = qp ? qp->link_priv : NULL;
 
 	if (!fq || !qp->remote.active || fq->peer != p || qp->remote.qpn != m->hdr->src_qpn ||
 	    qp->qp_type != m->req->qp_type || !sw_qp_receives(qp))

@@ -94,7 +94,7 @@ static ssize_t tx_try(struct apird_fabric *f, struct fab_tx *tx)
 static void backlog_push(struct apird_fabric *f, struct fab_tx *tx)
 {
 	if (!f->backlog)
-		f->backlog_since_ns = sw_now_ns();
+		f->backlog_since_ns = apird_now_ns();
 	tx->next = NULL;
 	if (f->backlog_tail)
 		f->backlog_tail->next = tx;

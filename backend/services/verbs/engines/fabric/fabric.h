@@ -22,9 +22,9 @@
 #include <rdma/fi_rma.h>
 
 #include "apir/fabric_wire.h"
-#include "apird.h"
+#include "verbs.h"
 #include "config.h"
-#include "engine_sw/sw.h"
+#include "sw.h"
 
 #define FAB_WINDOW 32u                 /* requests in flight per QP */
 #define FAB_SEQ_MASK 0xffffffu         /* sequence numbers are PSNs: 24 bits */
@@ -208,7 +208,7 @@ struct fab_qp {
 /* ---- the engine ---------------------------------------------------------------------- */
 
 struct apird_fabric {
-	struct apird *d;
+	struct verbs_dev *d;
 	struct apird_config cfg;         /* copy: provider, address, peer ports */
 	union ibv_gid gid;
 	struct fi_info *info;
@@ -251,15 +251,67 @@ struct apird_fabric {
 	uint64_t last_poll_ns;           /* of the CQ (0: poll on the next turn) */
 };
 
-static inline struct apird_fabric *fab_of(const struct apird *d)
+static inline struct apird_fabric *fab_of(const struct verbs_dev *d)
 {
-	return d->fabric;
+	return d->remote_link_priv;
 }
 
 static inline uint32_t fab_seq_add(uint32_t seq, uint32_t n)
 {
 	return (seq + n) & FAB_SEQ_MASK;
 }
+
+/* The fabric engine as the sw engine's remote link (fab_link.c). */
+extern const struct sw_link_ops apird_fabric_link;
+
+/* ---- the link's entry points (fab_link.c puts them in apird_fabric_link) ---- */
+
+/* Opens the endpoint cfg->fabric_ip:fabric_port with cfg->fabric_provider.
+ * Returns 0 or -errno (the reason is logged). */
+int apird_fabric_start(struct verbs_dev *d, const struct apird_config *cfg);
+/* Closes everything; outstanding fabric work is abandoned. */
+void apird_fabric_stop(struct verbs_dev *d);
+/* Registers mr with the fabric domain (nothing while the fabric is off).
+ * Returns 0 or -errno. */
+int apird_fabric_mr_register(struct verbs_dev *d, struct apird_mr *mr);
+/* Revokes mr's fabric registration: no peer can reach it afterwards. If
+ * fabric operations still use its pages, the engine takes over the mapping
+ * (mr->map becomes NULL) and unmaps it once they finished. */
+void apird_fabric_mr_unregister(struct verbs_dev *d, struct apird_mr *mr);
+/* Whether an address vector may name gid: this apird's GID, or with the
+ * fabric on, an IPv4-mapped GID (the GID of another apird). */
+bool apird_fabric_gid_reachable(const struct verbs_dev *d, const union ibv_gid *gid);
+/* An RC/UC QP's RTR address vector names another apird: resolves (and
+ * caches) its fabric address and connects qp->remote to dest_qpn there.
+ * Returns 0 or -errno with a reason in err. */
+int apird_fabric_qp_connect(struct verbs_dev *d, struct apird_qp *qp, const struct ibv_ah_attr *av,
+			    uint32_t dest_qpn, char *err, size_t err_len);
+/* Forgets qp's peer (RESET, a local address vector, destruction). */
+void apird_fabric_qp_disconnect(struct verbs_dev *d, struct apird_qp *qp);
+/* Polls the fabric CQ and runs everything it unblocks (responders, ACKs,
+ * timeouts). Returns the number of events handled (0: nothing). */
+unsigned int apird_fabric_poll(struct verbs_dev *d);
+/* Whether apird may sleep now: false when the provider has unread events
+ * (fi_trywait) or fabric work needs polling without a wake-up fd. */
+bool apird_fabric_can_sleep(struct verbs_dev *d);
+/* Earliest fabric deadline (ACK timeout, retry, poll interval) in
+ * CLOCK_MONOTONIC ns, or 0 if none. */
+uint64_t apird_fabric_next_deadline(const struct verbs_dev *d);
+/* The fd that becomes readable when the fabric has events, or -1. */
+int apird_fabric_wait_fd(const struct verbs_dev *d);
+
+/* Hooks of a QP with remote.active, called by the sw engine through its link. */
+/* Runs a remote QP's send queue (RTS, SQD): issues requests, completes
+ * acknowledged ones. Returns the number of WQEs issued or completed. */
+unsigned int apird_fabric_sq_run(struct verbs_dev *d, struct apird_qp *qp);
+bool apird_fabric_sq_has_work(const struct verbs_dev *d, const struct apird_qp *qp);
+/* Whether requests of a remote QP are in flight (SQD is drained without). */
+bool apird_fabric_in_flight(const struct apird_qp *qp);
+/* After qp->state changed (leaving RTS/SQD forgets requests in flight). */
+void apird_fabric_qp_state_changed(struct verbs_dev *d, struct apird_qp *qp,
+				   enum ibv_qp_state old_state);
+/* A UD send whose address handle names another apird. */
+void apird_fabric_ud_send(struct sw_op *op, const struct apird_ah *ah);
 
 /* fab_engine.c */
 void fab_log_fi(const char *what, int ret);

@@ -11,9 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
-#include "apird.h"
+#include "link.h"
+#include "util.h"
+#include "verbs.h"
 
 #define SW_UD_MTU 4096u        /* a UD message must fit the path MTU */
 /* Per QP per sweep, so that one QP can't starve the others: at most this
@@ -39,7 +40,7 @@ struct sw_sgl {
 
 /* One send work request being executed, and its outcome. */
 struct sw_op {
-	struct apird *d;
+	struct verbs_dev *d;
 	struct apird_qp *qp;
 	struct apir_send_wqe *w;         /* apird's private copy */
 	struct sw_sgl local;             /* the requester's buffers */
@@ -75,14 +76,6 @@ enum sw_peek {
 	SW_RECV_EMPTY,
 	SW_RECV_BROKEN,                 /* bad ring index: the responder went to ERR */
 };
-
-static inline uint64_t sw_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Copies from shared memory into apird's private copy. The compiler
  * barrier keeps the compiler from reading the shared source again where the
@@ -132,6 +125,40 @@ static inline struct apir_cqe sw_cqe(uint64_t wr_id, enum ibv_wc_status status,
 	return c;
 }
 
+/* ---- the engine's interface to the verbs service ------------------------------- */
+
+/* One sweep over every active QP: executes posted work requests (sets
+ * d->now_ns first). Returns the number of work requests completed or
+ * failed (0: nothing to do). */
+unsigned int sw_engine_poll(struct verbs_dev *d);
+/* Earliest RNR retry deadline in CLOCK_MONOTONIC ns, or 0 if none. It may
+ * already have passed: then sweep without sleeping. */
+uint64_t sw_engine_next_deadline(const struct verbs_dev *d);
+/* Whether any ring has work (checked after the sleeping flag is set). */
+bool sw_engine_has_work(const struct verbs_dev *d);
+
+/* Called after a validated transition (qp->state already updated,
+ * ctrl->state published): adds or removes the QP from the sweep list;
+ * entering ERR flushes every outstanding WQE with WR_FLUSH_ERR (in the
+ * following sweeps; has_work reports them) and raises
+ * IBV_EVENT_QP_LAST_WQE_REACHED for a QP of an SRQ; entering RESET discards
+ * every queued WQE: apird's consumer indices catch up with the producers,
+ * which the frontend keeps running (never resets); entering SQD raises
+ * IBV_EVENT_SQ_DRAINED (if en_sqd_async_notify) once nothing is in flight. */
+void sw_qp_state_changed(struct verbs_dev *d, struct apird_qp *qp, enum ibv_qp_state old_state);
+/* Sets qp's state, publishes it in ctrl->state, then sw_qp_state_changed
+ * (nothing when the state stays the same). */
+void sw_qp_set_state(struct verbs_dev *d, struct apird_qp *qp, enum ibv_qp_state state);
+/* Called before a QP is destroyed: removes it from every engine list. */
+void sw_qp_detach(struct verbs_dev *d, struct apird_qp *qp);
+/* Moves a QP to ERR on the engine's own initiative (fatal error: raises
+ * IBV_EVENT_QP_FATAL; nothing if the QP already is in ERR). */
+void sw_qp_to_error(struct verbs_dev *d, struct apird_qp *qp);
+/* Writes one completion: handles overflow (async event IBV_EVENT_CQ_ERR) and
+ * arming (completion channel event). solicited: the WR carried
+ * IBV_SEND_SOLICITED. Returns 0 or -ENOSPC when the CQ overflowed. */
+int sw_cq_push(struct apird_cq *cq, const struct apir_cqe *cqe, bool solicited);
+
 /* sw_engine.c */
 enum ibv_wc_opcode sw_wc_opcode(uint32_t wr_opcode);
 /* Copies send WQE number idx out of the QP's send queue. */
@@ -139,7 +166,7 @@ void sw_sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w
 /* The head WQE (op->w, executed with op->status, op->byte_len) is done:
  * releases its slot, counts it, completes it if signaled or failed, and
  * moves a QP whose WQE failed to ERR (RC) or SQE (UC, UD). */
-void sw_sq_retire(struct apird *d, struct apird_qp *qp, const struct sw_op *op);
+void sw_sq_retire(struct verbs_dev *d, struct apird_qp *qp, const struct sw_op *op);
 
 /* sw_state.c */
 /* Logs, once per QP life, that the frontend published an impossible
@@ -147,18 +174,18 @@ void sw_sq_retire(struct apird *d, struct apird_qp *qp, const struct sw_op *op);
 void sw_ring_broken(struct apird_qp *qp, const char *which);
 bool sw_qp_receives(const struct apird_qp *qp);
 /* ERR after an error that a completion reports (no async event). */
-void sw_qp_fail(struct apird *d, struct apird_qp *qp);
+void sw_qp_fail(struct verbs_dev *d, struct apird_qp *qp);
 /* A requester's WQE failed: RC goes to ERR, UC and UD to SQE. */
-void sw_requester_failed(struct apird *d, struct apird_qp *qp);
+void sw_requester_failed(struct verbs_dev *d, struct apird_qp *qp);
 /* A responder rejected a request: ERR and that async event. */
-void sw_responder_failed(struct apird *d, struct apird_qp *qp, enum ibv_event_type event);
+void sw_responder_failed(struct verbs_dev *d, struct apird_qp *qp, enum ibv_event_type event);
 void sw_sq_drained(struct apird_qp *qp);
 
 /* sw_mem.c */
-enum ibv_wc_status sw_sgl_resolve(struct apird *d, const struct apird_session *s,
+enum ibv_wc_status sw_sgl_resolve(struct verbs_dev *d, const struct apird_session *s,
 				  const struct apird_pd *pd, const struct apir_sge *sge,
 				  uint32_t num, bool write, uint64_t max_len, struct sw_sgl *out);
-enum ibv_wc_status sw_remote_resolve(struct apird *d, const struct apird_qp *responder,
+enum ibv_wc_status sw_remote_resolve(struct verbs_dev *d, const struct apird_qp *responder,
 				     uint32_t rkey, uint64_t addr, uint64_t len,
 				     unsigned int access, struct sw_sgl *out);
 void sw_sgl_single(struct sw_sgl *l, void *p, uint32_t len);
@@ -179,22 +206,22 @@ bool sw_take_receive(struct sw_op *op, struct apird_qp *peer, struct sw_recv *r)
 /* sw_recv.c */
 /* Whether the QP's RQ (or SRQ) holds a receive WQE (a bad index: no). */
 bool sw_recv_posted(const struct apird_qp *qp);
-enum sw_peek sw_recv_peek(struct apird *d, struct apird_qp *responder, struct sw_recv *r);
+enum sw_peek sw_recv_peek(struct verbs_dev *d, struct apird_qp *responder, struct sw_recv *r);
 /* Validates the receive buffers (into r->sgl) for a message of need bytes.
  * Returns the responder's status; on error the receive WQE already
  * completed in error (opcode of tmpl) and the responder is in ERR. */
-enum ibv_wc_status sw_recv_accept(struct apird *d, struct sw_recv *r, uint64_t need,
+enum ibv_wc_status sw_recv_accept(struct verbs_dev *d, struct sw_recv *r, uint64_t need,
 				  const struct apir_cqe *tmpl);
 /* sw_recv_accept, copies msg, completes with tmpl's opcode, flags, imm and
  * src_qp. Returns the responder's status as sw_recv_accept does. */
-enum ibv_wc_status sw_recv_deliver(struct apird *d, struct sw_recv *r, const struct sw_sgl *msg,
+enum ibv_wc_status sw_recv_deliver(struct verbs_dev *d, struct sw_recv *r, const struct sw_sgl *msg,
 				   const struct apir_cqe *tmpl, bool solicited);
 /* Consumes the WQE and completes it with c (wr_id and qp_num filled in). */
-void sw_recv_complete(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool solicited);
+void sw_recv_complete(struct verbs_dev *d, struct sw_recv *r, struct apir_cqe *c, bool solicited);
 /* The two halves of sw_recv_complete, for a message placed after the WQE
  * was taken (so that no other QP of its SRQ takes it meanwhile). */
 void sw_recv_consume(struct sw_recv *r);
-void sw_recv_finish(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool solicited);
+void sw_recv_finish(struct verbs_dev *d, struct sw_recv *r, struct apir_cqe *c, bool solicited);
 
 /* sw_rdma.c, sw_atomic.c, sw_ud.c */
 void sw_send_message(struct sw_op *op);
@@ -204,7 +231,7 @@ void sw_atomic(struct sw_op *op);
 /* The responder's half of an atomic on its memory: checks (alignment,
  * rkey) and executes. Returns IBV_WC_SUCCESS with *old, or the requester's
  * status with *event the responder's async event. */
-enum ibv_wc_status sw_atomic_respond(struct apird *d, const struct apird_qp *responder,
+enum ibv_wc_status sw_atomic_respond(struct verbs_dev *d, const struct apird_qp *responder,
 				     const struct apir_send_wqe *w, uint64_t *old,
 				     enum ibv_event_type *event);
 void sw_ud_send(struct sw_op *op);
@@ -227,16 +254,16 @@ struct sw_ud_msg {
  * sending QP's own. */
 uint32_t sw_ud_qkey(uint32_t wqe_qkey, uint32_t own_qkey);
 /* Places m (GRH first) into dst's next receive; no receive: dropped. */
-void sw_ud_deliver(struct apird *d, struct apird_qp *dst, const struct sw_ud_msg *m);
+void sw_ud_deliver(struct verbs_dev *d, struct apird_qp *dst, const struct sw_ud_msg *m);
 
 /* sw_cq.c */
 /* Completes on cq for qp; a lost completion moves qp to ERR (fatal). */
-void sw_complete(struct apird *d, struct apird_qp *qp, struct apird_cq *cq,
+void sw_complete(struct verbs_dev *d, struct apird_qp *qp, struct apird_cq *cq,
 		 const struct apir_cqe *c, bool solicited);
 
 /* sw_flush.c */
-unsigned int sw_flush_sq(struct apird *d, struct apird_qp *qp);
-unsigned int sw_flush_rq(struct apird *d, struct apird_qp *qp);
+unsigned int sw_flush_sq(struct verbs_dev *d, struct apird_qp *qp);
+unsigned int sw_flush_rq(struct verbs_dev *d, struct apird_qp *qp);
 
 /* sw_rnr.c */
 uint64_t sw_rnr_timer_ns(uint8_t min_rnr_timer);
@@ -244,14 +271,14 @@ uint64_t sw_rnr_timer_ns(uint8_t min_rnr_timer);
  * unanswered packets, the WQE stays at the head (re-executed every sweep, so
  * a peer that reaches RTR late is still reached) until the QP's local ACK
  * timeout x (retry_cnt + 1) has passed. Returns true while it should wait. */
-bool sw_peer_wait(struct apird *d, struct apird_qp *qp);
+bool sw_peer_wait(struct verbs_dev *d, struct apird_qp *qp);
 /* Local ACK timeout x (retry_cnt + 1) of a QP (timeout 0, "infinite",
  * becomes one second: a vanished peer must not hang the requester). */
 uint64_t sw_transport_timeout_ns(const struct apird_qp *qp);
 /* The responder (QP responder_qpn, whose min_rnr_timer applies) had no
  * receive WQE. Returns true while the WQE should wait and be retried,
  * false when the retries are exhausted. */
-bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, uint8_t min_rnr_timer,
+bool sw_rnr_stall(struct verbs_dev *d, struct apird_qp *qp, uint8_t min_rnr_timer,
 		  uint32_t responder_qpn);
 
 #endif /* SW_H */

@@ -19,7 +19,7 @@ static uint64_t atomic_execute(uint32_t opcode, uint64_t *target, uint64_t compa
 	return old;
 }
 
-enum ibv_wc_status sw_atomic_respond(struct apird *d, const struct apird_qp *responder,
+enum ibv_wc_status sw_atomic_respond(struct verbs_dev *d, const struct apird_qp *responder,
 				     const struct apir_send_wqe *w, uint64_t *old,
 				     enum ibv_event_type *event)
 {

@@ -50,7 +50,7 @@ int sw_cq_push(struct apird_cq *cq, const struct apir_cqe *cqe, bool solicited)
 		cq_overflow(cq);
 		return -ENOSPC;
 	}
-	c.timestamp_ns = sw_now_ns();
+	c.timestamp_ns = apird_now_ns();
 	memcpy(&cq->cqes[cq->prod & (cq->num_entries - 1)], &c, sizeof(c));
 	cq->prod++;
 	atomic_store_explicit(&cq->ctrl->ring.prod.value, cq->prod, memory_order_release);
@@ -58,7 +58,7 @@ int sw_cq_push(struct apird_cq *cq, const struct apir_cqe *cqe, bool solicited)
 	return 0;
 }
 
-void sw_complete(struct apird *d, struct apird_qp *qp, struct apird_cq *cq,
+void sw_complete(struct verbs_dev *d, struct apird_qp *qp, struct apird_cq *cq,
 		 const struct apir_cqe *c, bool solicited)
 {
 	if (sw_cq_push(cq, c, solicited) == -ENOSPC)

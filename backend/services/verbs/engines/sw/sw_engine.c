@@ -44,7 +44,7 @@ void sw_sq_copy(const struct apird_qp *qp, uint32_t idx, struct apir_send_wqe *w
 
 /* Releases the WQE's slot before its completion is visible, so a frontend
  * that polled the completion can always post again. */
-void sw_sq_retire(struct apird *d, struct apird_qp *qp, const struct sw_op *op)
+void sw_sq_retire(struct verbs_dev *d, struct apird_qp *qp, const struct sw_op *op)
 {
 	bool failed = op->status != IBV_WC_SUCCESS;
 
@@ -67,7 +67,7 @@ void sw_sq_retire(struct apird *d, struct apird_qp *qp, const struct sw_op *op)
 
 /* Executes the head WQE, adding the bytes it moved to *bytes. Returns
  * false when it stays queued (RNR wait). */
-static bool sq_step(struct apird *d, struct apird_qp *qp, uint64_t *bytes)
+static bool sq_step(struct verbs_dev *d, struct apird_qp *qp, uint64_t *bytes)
 {
 	struct apir_send_wqe w;
 	struct sw_op op = { .d = d, .qp = qp, .w = &w };
@@ -90,7 +90,7 @@ static bool sq_step(struct apird *d, struct apird_qp *qp, uint64_t *bytes)
 	return true;
 }
 
-static unsigned int sq_run(struct apird *d, struct apird_qp *qp)
+static unsigned int sq_run(struct verbs_dev *d, struct apird_qp *qp)
 {
 	int64_t pending = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
 	unsigned int done = 0;
@@ -115,14 +115,14 @@ static unsigned int sq_run(struct apird *d, struct apird_qp *qp)
 	return done;
 }
 
-static unsigned int qp_poll(struct apird *d, struct apird_qp *qp)
+static unsigned int qp_poll(struct verbs_dev *d, struct apird_qp *qp)
 {
 	switch (qp->state) {
 	case IBV_QPS_RTS:
 	case IBV_QPS_SQD:
-		/* A QP connected to another apird: the fabric engine's requester. */
+		/* A QP connected to another apird: its link's requester. */
 		if (qp->remote.active)
-			return apird_fabric_sq_run(d, qp);
+			return qp->link->sq_run(d, qp);
 		return sq_run(d, qp);
 	case IBV_QPS_SQE:
 		return sw_flush_sq(d, qp);
@@ -133,11 +133,11 @@ static unsigned int qp_poll(struct apird *d, struct apird_qp *qp)
 	}
 }
 
-unsigned int sw_engine_poll(struct apird *d)
+unsigned int sw_engine_poll(struct verbs_dev *d)
 {
 	unsigned int n = 0;
 
-	d->now_ns = sw_now_ns();
+	d->now_ns = apird_now_ns();
 	for (struct apird_qp *qp = d->active_qps; qp; qp = qp->next_active)
 		n += qp_poll(d, qp);
 	return n;
@@ -146,17 +146,17 @@ unsigned int sw_engine_poll(struct apird *d)
 /* An RNR-stalled QP has work once its responder has a receive posted: the
  * receiver may have posted it after apird's last sweep but before apird set
  * its sleeping flag, so without ringing. Otherwise its deadline wakes apird. */
-static bool rnr_unblocked(const struct apird *d, const struct apird_qp *qp)
+static bool rnr_unblocked(const struct verbs_dev *d, const struct apird_qp *qp)
 {
 	/* The lookup only reads; its prototype just isn't const. */
-	const struct apird_qp *peer = apird_qp_lookup((struct apird *)d, qp->attr.dest_qp_num);
+	const struct apird_qp *peer = apird_qp_lookup((struct verbs_dev *)d, qp->attr.dest_qp_num);
 
 	if (qp->rnr.peer_missing)
 		return peer && sw_qp_receives(peer) && peer->attr.dest_qp_num == qp->qp_num;
 	return peer && sw_recv_posted(peer);
 }
 
-static bool qp_has_work(const struct apird *d, const struct apird_qp *qp)
+static bool qp_has_work(const struct verbs_dev *d, const struct apird_qp *qp)
 {
 	bool sq = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries) > 0;
 
@@ -164,7 +164,7 @@ static bool qp_has_work(const struct apird *d, const struct apird_qp *qp)
 	case IBV_QPS_RTS:
 	case IBV_QPS_SQD:
 		if (qp->remote.active)
-			return apird_fabric_sq_has_work(d, qp);
+			return qp->link->sq_has_work(d, qp);
 		if (qp->rnr.waiting)
 			return rnr_unblocked(d, qp);
 		return sq && qp->state == IBV_QPS_RTS;
@@ -177,7 +177,7 @@ static bool qp_has_work(const struct apird *d, const struct apird_qp *qp)
 	}
 }
 
-bool sw_engine_has_work(const struct apird *d)
+bool sw_engine_has_work(const struct verbs_dev *d)
 {
 	for (const struct apird_qp *qp = d->active_qps; qp; qp = qp->next_active)
 		if (qp_has_work(d, qp))
@@ -185,11 +185,11 @@ bool sw_engine_has_work(const struct apird *d)
 	return false;
 }
 
-uint64_t sw_engine_next_deadline(const struct apird *d)
+uint64_t sw_engine_next_deadline(const struct verbs_dev *d)
 {
 	uint64_t next = 0;
 
-	/* A remote QP's RNR retry is the fabric engine's deadline. */
+	/* A remote QP's RNR retry is its link's deadline. */
 	for (const struct apird_qp *qp = d->active_qps; qp; qp = qp->next_active)
 		if (qp->rnr.waiting && !qp->remote.active && (!next || qp->rnr.retry_at_ns < next))
 			next = qp->rnr.retry_at_ns;

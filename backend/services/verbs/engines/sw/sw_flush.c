@@ -6,7 +6,7 @@
  */
 #include "sw.h"
 
-unsigned int sw_flush_sq(struct apird *d, struct apird_qp *qp)
+unsigned int sw_flush_sq(struct verbs_dev *d, struct apird_qp *qp)
 {
 	int64_t pending = sw_ring_pending(&qp->ctrl->sq, qp->sq_cons, qp->sq_entries);
 	unsigned int n = 0;
@@ -30,7 +30,7 @@ unsigned int sw_flush_sq(struct apird *d, struct apird_qp *qp)
 	return n;
 }
 
-unsigned int sw_flush_rq(struct apird *d, struct apird_qp *qp)
+unsigned int sw_flush_rq(struct verbs_dev *d, struct apird_qp *qp)
 {
 	int64_t pending;
 	unsigned int n = 0;

@@ -19,7 +19,7 @@ static bool mr_range(const struct apird_mr *mr, uint64_t addr, uint64_t len, uin
 	return *off <= mr->length && len <= mr->length - *off;
 }
 
-static enum ibv_wc_status sge_resolve(struct apird *d, const struct apird_session *s,
+static enum ibv_wc_status sge_resolve(struct verbs_dev *d, const struct apird_session *s,
 				      const struct apird_pd *pd, const struct apir_sge *sge,
 				      bool write, struct sw_seg *out)
 {
@@ -39,7 +39,7 @@ static enum ibv_wc_status sge_resolve(struct apird *d, const struct apird_sessio
 }
 
 /* Zero-length SGEs are skipped without a key check: they name no byte. */
-enum ibv_wc_status sw_sgl_resolve(struct apird *d, const struct apird_session *s,
+enum ibv_wc_status sw_sgl_resolve(struct verbs_dev *d, const struct apird_session *s,
 				  const struct apird_pd *pd, const struct apir_sge *sge,
 				  uint32_t num, bool write, uint64_t max_len, struct sw_sgl *out)
 {
@@ -66,7 +66,7 @@ enum ibv_wc_status sw_sgl_resolve(struct apird *d, const struct apird_session *s
 
 /* A zero-length RDMA names no byte, so its rkey is not checked (the IBA
  * lets a responder skip the R_Key check for a zero-length request). */
-enum ibv_wc_status sw_remote_resolve(struct apird *d, const struct apird_qp *responder,
+enum ibv_wc_status sw_remote_resolve(struct verbs_dev *d, const struct apird_qp *responder,
 				     uint32_t rkey, uint64_t addr, uint64_t len,
 				     unsigned int access, struct sw_sgl *out)
 {

@@ -34,7 +34,7 @@ static void copy_recv_wqe(const struct apir_recv_wqe *src, struct apir_recv_wqe 
 	sw_copy_in(w->sge, src->sge, n * sizeof(w->sge[0]));
 }
 
-enum sw_peek sw_recv_peek(struct apird *d, struct apird_qp *responder, struct sw_recv *r)
+enum sw_peek sw_recv_peek(struct verbs_dev *d, struct apird_qp *responder, struct sw_recv *r)
 {
 	int64_t pending;
 
@@ -87,7 +87,7 @@ void sw_recv_consume(struct sw_recv *r)
 		srq_check_limit(r->q.srq);
 }
 
-void sw_recv_finish(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool solicited)
+void sw_recv_finish(struct verbs_dev *d, struct sw_recv *r, struct apir_cqe *c, bool solicited)
 {
 	c->wr_id = r->wqe.wr_id;
 	c->qp_num = r->qp->qp_num;
@@ -95,7 +95,7 @@ void sw_recv_finish(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool
 	sw_complete(d, r->qp, r->qp->recv_cq, c, solicited);
 }
 
-void sw_recv_complete(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bool solicited)
+void sw_recv_complete(struct verbs_dev *d, struct sw_recv *r, struct apir_cqe *c, bool solicited)
 {
 	sw_recv_consume(r);
 	sw_recv_finish(d, r, c, solicited);
@@ -103,7 +103,7 @@ void sw_recv_complete(struct apird *d, struct sw_recv *r, struct apir_cqe *c, bo
 
 /* The responder's own error: its WQE completes in error (the QP is in ERR
  * before the completion is visible). */
-static void recv_fail(struct apird *d, struct sw_recv *r, const struct apir_cqe *tmpl,
+static void recv_fail(struct verbs_dev *d, struct sw_recv *r, const struct apir_cqe *tmpl,
 		      enum ibv_wc_status status)
 {
 	struct apir_cqe c = sw_cqe(0, status, tmpl->opcode, 0);
@@ -112,7 +112,7 @@ static void recv_fail(struct apird *d, struct sw_recv *r, const struct apir_cqe 
 	sw_recv_complete(d, r, &c, false);
 }
 
-static enum ibv_wc_status recv_buffers(struct apird *d, struct sw_recv *r, uint64_t need)
+static enum ibv_wc_status recv_buffers(struct verbs_dev *d, struct sw_recv *r, uint64_t need)
 {
 	enum ibv_wc_status st;
 
@@ -125,7 +125,7 @@ static enum ibv_wc_status recv_buffers(struct apird *d, struct sw_recv *r, uint6
 	return st;
 }
 
-enum ibv_wc_status sw_recv_accept(struct apird *d, struct sw_recv *r, uint64_t need,
+enum ibv_wc_status sw_recv_accept(struct verbs_dev *d, struct sw_recv *r, uint64_t need,
 				  const struct apir_cqe *tmpl)
 {
 	enum ibv_wc_status st = recv_buffers(d, r, need);
@@ -135,7 +135,7 @@ enum ibv_wc_status sw_recv_accept(struct apird *d, struct sw_recv *r, uint64_t n
 	return st;
 }
 
-enum ibv_wc_status sw_recv_deliver(struct apird *d, struct sw_recv *r, const struct sw_sgl *msg,
+enum ibv_wc_status sw_recv_deliver(struct verbs_dev *d, struct sw_recv *r, const struct sw_sgl *msg,
 				   const struct apir_cqe *tmpl, bool solicited)
 {
 	enum ibv_wc_status st = sw_recv_accept(d, r, msg->len, tmpl);

@@ -27,7 +27,7 @@ uint64_t sw_transport_timeout_ns(const struct apird_qp *qp)
 	return once * (qp->attr.retry_cnt + 1u);
 }
 
-bool sw_peer_wait(struct apird *d, struct apird_qp *qp)
+bool sw_peer_wait(struct verbs_dev *d, struct apird_qp *qp)
 {
 	struct apird_rnr *r = &qp->rnr;
 
@@ -41,7 +41,7 @@ bool sw_peer_wait(struct apird *d, struct apird_qp *qp)
 	return d->now_ns < r->retry_at_ns;
 }
 
-bool sw_rnr_stall(struct apird *d, struct apird_qp *qp, uint8_t min_rnr_timer,
+bool sw_rnr_stall(struct verbs_dev *d, struct apird_qp *qp, uint8_t min_rnr_timer,
 		  uint32_t responder_qpn)
 {
 	struct apird_rnr *r = &qp->rnr;

@@ -24,7 +24,7 @@ bool sw_qp_receives(const struct apird_qp *qp)
 	       qp->state == IBV_QPS_SQD || qp->state == IBV_QPS_SQE;
 }
 
-static bool sweep_contains(const struct apird *d, const struct apird_qp *qp)
+static bool sweep_contains(const struct verbs_dev *d, const struct apird_qp *qp)
 {
 	for (const struct apird_qp *q = d->active_qps; q; q = q->next_active)
 		if (q == qp)
@@ -33,7 +33,7 @@ static bool sweep_contains(const struct apird *d, const struct apird_qp *qp)
 }
 
 /* New QPs go to the head: a sweep in progress only visits them next time. */
-static void sweep_add(struct apird *d, struct apird_qp *qp)
+static void sweep_add(struct verbs_dev *d, struct apird_qp *qp)
 {
 	if (sweep_contains(d, qp))
 		return;
@@ -41,7 +41,7 @@ static void sweep_add(struct apird *d, struct apird_qp *qp)
 	d->active_qps = qp;
 }
 
-static void sweep_remove(struct apird *d, struct apird_qp *qp)
+static void sweep_remove(struct verbs_dev *d, struct apird_qp *qp)
 {
 	for (struct apird_qp **pp = &d->active_qps; *pp; pp = &(*pp)->next_active) {
 		if (*pp == qp) {
@@ -91,7 +91,7 @@ void sw_sq_drained(struct apird_qp *qp)
 		qp_event(qp, IBV_EVENT_SQ_DRAINED);
 }
 
-void sw_qp_state_changed(struct apird *d, struct apird_qp *qp, enum ibv_qp_state old_state)
+void sw_qp_state_changed(struct verbs_dev *d, struct apird_qp *qp, enum ibv_qp_state old_state)
 {
 	bool was = state_sweeps(old_state), is = state_sweeps(qp->state);
 
@@ -101,8 +101,8 @@ void sw_qp_state_changed(struct apird *d, struct apird_qp *qp, enum ibv_qp_state
 		sweep_add(d, qp);
 	if (old_state == qp->state)
 		return;
-	if (qp->remote.engine)
-		apird_fabric_qp_state_changed(d, qp, old_state);
+	if (qp->link)
+		qp->link->state_changed(d, qp, old_state);
 	switch (qp->state) {
 	case IBV_QPS_RESET:
 		discard_queued(qp);
@@ -113,7 +113,7 @@ void sw_qp_state_changed(struct apird *d, struct apird_qp *qp, enum ibv_qp_state
 			qp_event(qp, IBV_EVENT_QP_LAST_WQE_REACHED);
 		break;
 	case IBV_QPS_SQD:
-		if (!qp->rnr.waiting && !apird_fabric_in_flight(qp))
+		if (!qp->rnr.waiting && !(qp->link && qp->link->in_flight(qp)))
 			sw_sq_drained(qp);
 		break;
 	default:
@@ -121,12 +121,12 @@ void sw_qp_state_changed(struct apird *d, struct apird_qp *qp, enum ibv_qp_state
 	}
 }
 
-void sw_qp_detach(struct apird *d, struct apird_qp *qp)
+void sw_qp_detach(struct verbs_dev *d, struct apird_qp *qp)
 {
 	sweep_remove(d, qp);
 }
 
-void sw_qp_set_state(struct apird *d, struct apird_qp *qp, enum ibv_qp_state state)
+void sw_qp_set_state(struct verbs_dev *d, struct apird_qp *qp, enum ibv_qp_state state)
 {
 	enum ibv_qp_state old = qp->state;
 
@@ -137,12 +137,12 @@ void sw_qp_set_state(struct apird *d, struct apird_qp *qp, enum ibv_qp_state sta
 	sw_qp_state_changed(d, qp, old);
 }
 
-void sw_qp_fail(struct apird *d, struct apird_qp *qp)
+void sw_qp_fail(struct verbs_dev *d, struct apird_qp *qp)
 {
 	sw_qp_set_state(d, qp, IBV_QPS_ERR);
 }
 
-void sw_qp_to_error(struct apird *d, struct apird_qp *qp)
+void sw_qp_to_error(struct verbs_dev *d, struct apird_qp *qp)
 {
 	if (qp->state == IBV_QPS_ERR)
 		return;
@@ -150,7 +150,7 @@ void sw_qp_to_error(struct apird *d, struct apird_qp *qp)
 	qp_event(qp, IBV_EVENT_QP_FATAL);
 }
 
-void sw_requester_failed(struct apird *d, struct apird_qp *qp)
+void sw_requester_failed(struct verbs_dev *d, struct apird_qp *qp)
 {
 	if (qp->qp_type == IBV_QPT_RC)
 		sw_qp_fail(d, qp);
@@ -158,7 +158,7 @@ void sw_requester_failed(struct apird *d, struct apird_qp *qp)
 		sw_qp_set_state(d, qp, IBV_QPS_SQE);
 }
 
-void sw_responder_failed(struct apird *d, struct apird_qp *qp, enum ibv_event_type event)
+void sw_responder_failed(struct verbs_dev *d, struct apird_qp *qp, enum ibv_event_type event)
 {
 	if (qp->state == IBV_QPS_ERR)
 		return;

@@ -46,7 +46,7 @@ static void grh_build(struct ibv_grh *g, const struct sw_ud_msg *m, uint32_t len
 	g->dgid = *m->dgid;
 }
 
-void sw_ud_deliver(struct apird *d, struct apird_qp *dst, const struct sw_ud_msg *m)
+void sw_ud_deliver(struct verbs_dev *d, struct apird_qp *dst, const struct sw_ud_msg *m)
 {
 	struct apir_cqe tmpl = sw_cqe(0, IBV_WC_SUCCESS, IBV_WC_RECV, 0);
 	struct sw_recv r;
@@ -106,9 +106,9 @@ void sw_ud_send(struct sw_op *op)
 		return;
 	}
 	if (!apird_av_is_local(op->d, &ah->attr)) {
-		/* Another apird's GID: only the fabric engine reaches it. */
-		if (op->d->fabric)
-			apird_fabric_ud_send(op, ah);
+		/* Another apird's GID: only the remote link reaches it. */
+		if (op->d->remote_link)
+			op->d->remote_link->ud_send(op, ah);
 		return;
 	}
 	dst = ud_destination(op);
