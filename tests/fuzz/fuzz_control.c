@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > size)
 			len = size;
 		alive = fuzz_client_send_raw(&c, data, len);
-		sw_engine_poll(&fuzz_apird);
+		sw_engine_poll(test_verbs_dev(&fuzz_apird));
 		data += len;
 		size -= len;
 	}

@@ -287,7 +287,7 @@ static void lie(struct fuzz_qp *q, const uint8_t **data, size_t *size)
 static void run(struct world *w, unsigned int turns)
 {
 	for (unsigned int i = 0; i < turns; i++)
-		sw_engine_poll(&fuzz_apird);
+		sw_engine_poll(test_verbs_dev(&fuzz_apird));
 	atomic_store_explicit(&w->cq_ctrl->ring.cons.value,
 			      atomic_load_explicit(&w->cq_ctrl->ring.prod.value, memory_order_acquire),
 			      memory_order_release);

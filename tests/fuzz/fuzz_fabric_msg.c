@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_fabric/fabric.h"
+#include "fabric.h"
 
 static _Alignas(64) uint8_t buf[FAB_BUF_SIZE];
 

@@ -21,7 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	apir_log_init("apird-fuzz", APIR_LOG_ERROR);
 	apird_config_defaults(&cfg);
-	if (apird_daemon_init(&fuzz_apird, &cfg))
+	if (test_daemon_init(&fuzz_apird, &cfg))
 		abort();
 	return 0;
 }
@@ -46,7 +46,7 @@ static bool serve(struct fuzz_client *c, const void *buf, size_t len, const int 
 {
 	if (!c->s || apir_frame_send(c->sock, buf, len, fds, num_fds))
 		return false;
-	if (!apird_session_serve(c->s))
+	if (!apird_unix_session_serve(c->s))
 		c->s = NULL;
 	return c->s != NULL;
 }
@@ -103,7 +103,7 @@ bool fuzz_client_open(struct fuzz_client *c, struct apird *d)
 	c->d = d;
 	c->sock = sp[0];
 	c->next_id = 1;
-	c->s = apird_session_create(d, sp[1]);
+	c->s = apird_unix_session_create(d, sp[1]);
 	if (!c->s)
 		abort();
 	h.protocol_version = APIR_PROTOCOL_VERSION;

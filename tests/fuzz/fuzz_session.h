@@ -12,7 +12,9 @@
 
 #include "apir.pb-c.h"
 #include "apir/wire.h"
-#include "control.h"
+#include "apird.h"
+#include "sw.h"
+#include "test_daemon.h"
 #include "session.h"
 
 struct fuzz_client {
