@@ -58,21 +58,39 @@ static void rx_consume(struct apir_stream_rx *rx, size_t n)
 	rx->len -= n;
 }
 
-/* Drops bytes up to the first position that may start a magic: a full
- * match, or a prefix of it at the end of the buffer. */
-static void rx_seek_magic(struct apir_stream_rx *rx)
+size_t apir_stream_find_magic(const uint8_t *buf, size_t len, size_t from)
 {
 	uint8_t magic[4];
-	size_t i;
+	const uint8_t *p = buf + from, *end = buf + len;
 
 	apir_put_le32(magic, APIR_STREAM_MAGIC);
-	for (i = 0; i < rx->len; i++) {
-		const uint8_t *p = rx->buf + rx->head + i;
-		size_t avail = rx->len - i < 4 ? rx->len - i : 4;
+	while (p < end && (p = memchr(p, magic[0], (size_t)(end - p)))) {
+		size_t avail = (size_t)(end - p) < 4 ? (size_t)(end - p) : 4;
 
-		if (*p == magic[0] && memcmp(p, magic, avail) == 0)
-			break;
+		if (memcmp(p, magic, avail) == 0)
+			return (size_t)(p - buf);
+		p++;
 	}
+	return len;
+}
+
+long apir_stream_frame_len(const uint8_t *buf, size_t len)
+{
+	uint32_t n;
+
+	if (len < APIR_STREAM_HDR)
+		return 0;
+	n = apir_get_le32(buf + 4);
+	if (n > APIR_MAX_FRAME)
+		return -1;
+	return len >= APIR_STREAM_HDR + n ? (long)(APIR_STREAM_HDR + n) : 0;
+}
+
+/* Drops bytes up to the first position that may start a frame. */
+static void rx_seek_magic(struct apir_stream_rx *rx)
+{
+	size_t i = apir_stream_find_magic(rx->buf + rx->head, rx->len, 0);
+
 	rx->skipped += i;
 	rx_consume(rx, i);
 }
@@ -80,20 +98,20 @@ static void rx_seek_magic(struct apir_stream_rx *rx)
 int apir_stream_next(struct apir_stream_rx *rx, uint8_t **payload, size_t *len)
 {
 	for (;;) {
-		uint32_t n;
+		long frame;
+		size_t n;
 
 		rx_seek_magic(rx);
-		if (rx->len < APIR_STREAM_HDR)
-			return 0;
-		n = apir_get_le32(rx->buf + rx->head + 4);
-		if (n > APIR_MAX_FRAME) {
+		frame = apir_stream_frame_len(rx->buf + rx->head, rx->len);
+		if (frame < 0) {
 			/* A magic inside garbage: skip it and look further. */
 			rx->skipped += 1;
 			rx_consume(rx, 1);
 			continue;
 		}
-		if (rx->len < APIR_STREAM_HDR + n)
+		if (frame == 0)
 			return 0;
+		n = (size_t)frame - APIR_STREAM_HDR;
 		*payload = malloc(n ? n : 1);
 		if (!*payload)
 			return -ENOMEM;

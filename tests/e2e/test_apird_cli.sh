@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # apird as a command: option errors, a second apird on a live socket, a
-# stale socket left by a SIGKILLed apird, a config file (port GID), and a
+# stale socket left by a SIGKILLed apird, an engine it does not have, a
+# config file (port GID, the sw engine named), and a
 # clean exit on SIGINT that removes the socket.
 source "$(dirname "$0")/lib.sh"
 start_apird
@@ -35,6 +36,10 @@ devices_on() {
 expect_apird_exit bad_level 2 'bogus' --socket "$E2E_DIR/x.sock" --log-level bogus
 expect_apird_exit bad_option 2 'usage' --no-such-option
 expect_apird_exit second 1 'another apird is running' --socket "$APIRD_SOCK"
+printf 'engine = warp\n' >"$E2E_DIR/engine.conf"
+expect_apird_exit bad_engine 1 "engine 'warp' is not one of this apird's engines: sw" \
+	--socket "$E2E_DIR/engine.sock" --config "$E2E_DIR/engine.conf"
+[[ ! -e $E2E_DIR/engine.sock ]] || fail "an apird that refused its engine left a socket behind"
 devices_on "$APIRD_SOCK" first_still_serves
 
 start_other stale_owner "$E2E_DIR/stale.sock"
@@ -45,7 +50,7 @@ start_other successor "$E2E_DIR/stale.sock"
 devices_on "$E2E_DIR/stale.sock" successor_serves
 expect_match "$(out successor)" 'stale' "successor says it replaced a stale socket"
 
-printf '# test config\nlog_level = debug\ngid_ipv4 = 10.11.12.13\n' >"$E2E_DIR/apird.conf"
+printf '# test config\nlog_level = debug\ngid_ipv4 = 10.11.12.13\nengine = sw\n' >"$E2E_DIR/apird.conf"
 start_other configured "$E2E_DIR/conf.sock" --config "$E2E_DIR/apird.conf"
 configured_pid=$SPAWNED_PID
 devices_on "$E2E_DIR/conf.sock" configured_gid

@@ -60,6 +60,16 @@ static const struct verbs_engine_ops *engine_named(const char *name)
 	return NULL;
 }
 
+static void log_unknown_engine(const char *name)
+{
+	char known[128] = "";
+
+	for (size_t i = 0; i < APIRD_ARRAY_SIZE(engines); i++)
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
+			 engines[i]->name);
+	apir_err("engine '%s' is not one of this apird's engines: %s", name, known);
+}
+
 /* The remote link the device gets: the fabric when fabric_addr is set. */
 static int pick_link(struct verbs_dev *d, const struct apird_config *cfg)
 {
@@ -69,6 +79,7 @@ static int pick_link(struct verbs_dev *d, const struct apird_config *cfg)
 	d->remote_link = &apird_fabric_link;
 	return 0;
 #else
+	(void)d;
 	apir_err("fabric_addr is set but this apird was built without the fabric engine "
 		 "(-DAPIR_ENGINE_FABRIC=OFF)");
 	return -ENOTSUP;
@@ -90,7 +101,7 @@ static int verbs_start(struct apird *apird, void **priv)
 	apird_gid_from_ipv4(&d->gid, cfg->fabric_enabled ? cfg->fabric_ip : cfg->gid_ipv4);
 	d->engine = engine_named(cfg->engine);
 	if (!d->engine) {
-		apir_err("engine '%s': this apird has the sw engine only", cfg->engine);
+		log_unknown_engine(cfg->engine);
 		rc = -EINVAL;
 	} else {
 		rc = pick_link(d, cfg);

@@ -289,33 +289,18 @@ static void serve_request(struct apird_vm_conn *conn, Apir__Request *req, uint8_
 	apird_dispatch_request(conn->session, req, &f);
 }
 
-/* Offset of the first byte at or after from that may start a magic (a
- * partial magic at the end counts). */
 static size_t find_magic(const struct apird_vm_conn *conn, size_t from)
 {
-	uint8_t magic[4];
-	const uint8_t *p = conn->in + from, *end = conn->in + conn->in_len;
-
-	apir_put_le32(magic, APIR_STREAM_MAGIC);
-	while (p < end && (p = memchr(p, magic[0], (size_t)(end - p)))) {
-		size_t avail = (size_t)(end - p) < 4 ? (size_t)(end - p) : 4;
-
-		if (memcmp(p, magic, avail) == 0)
-			return (size_t)(p - conn->in);
-		p++;
-	}
-	return conn->in_len;
+	return apir_stream_find_magic(conn->in, conn->in_len, from);
 }
 
-/* Length of the whole frame at off, or 0 if it has not all arrived. */
+/* Length of the whole frame at off, or 0 if it has not all arrived (or its
+ * header is garbage). */
 static size_t whole_frame(const struct apird_vm_conn *conn, size_t off)
 {
-	size_t len;
+	long n = apir_stream_frame_len(conn->in + off, conn->in_len - off);
 
-	if (conn->in_len - off < APIR_STREAM_HDR)
-		return 0;
-	len = apir_get_le32(conn->in + off + 4);
-	return conn->in_len - off >= APIR_STREAM_HDR + len ? APIR_STREAM_HDR + len : 0;
+	return n > 0 ? (size_t)n : 0;
 }
 
 /* A guest process killed mid-write leaves a frame that never completes;
@@ -329,7 +314,7 @@ static size_t hello_behind(const struct apird_vm_conn *conn, size_t off)
 		Apir__Request *req;
 		bool hello;
 
-		if (!n || apir_get_le32(conn->in + p + 4) > APIR_MAX_FRAME)
+		if (!n)
 			continue;
 		req = apir__request__unpack(NULL, n - APIR_STREAM_HDR, conn->in + p + APIR_STREAM_HDR);
 		hello = req && req->body_case == APIR__REQUEST__BODY_HELLO;
@@ -353,13 +338,13 @@ static void serve_input(struct apird_vm_conn *conn)
 		if (p != pos)
 			log_garbage(conn, "bytes that are not a frame");
 		pos = p;
-		if (conn->in_len - pos < APIR_STREAM_HDR)
-			break;
-		if (apir_get_le32(conn->in + pos + 4) > APIR_MAX_FRAME) {
+		if (apir_stream_frame_len(conn->in + pos, conn->in_len - pos) < 0) {
 			log_garbage(conn, "an oversized frame header");
 			pos++;
 			continue;
 		}
+		if (conn->in_len - pos < APIR_STREAM_HDR)
+			break;
 		n = whole_frame(conn, pos);
 		if (!n) {
 			behind = hello_behind(conn, pos);

@@ -17,6 +17,16 @@
 /* Writes the 8-byte header of a frame of len payload bytes to hdr. */
 void apir_stream_header(uint8_t hdr[APIR_STREAM_HDR], uint32_t len);
 
+/* Scanning buf[0, len), for receivers that keep their own buffer: the
+ * offset of the first byte at or after from that may start a frame (a
+ * magic, or a prefix of it at the end), len if none. */
+size_t apir_stream_find_magic(const uint8_t *buf, size_t len, size_t from);
+/* The frame at buf (a magic is there): its whole length, header included,
+ * once all of it is in buf[0, len); 0 while bytes are missing; -1 when its
+ * header announces more than APIR_MAX_FRAME (garbage that looks like a
+ * magic). */
+long apir_stream_frame_len(const uint8_t *buf, size_t len);
+
 /* Receive side: bytes go in with apir_stream_feed, whole frames come out
  * with apir_stream_next. */
 struct apir_stream_rx {

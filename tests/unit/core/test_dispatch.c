@@ -382,6 +382,43 @@ static void test_hello(void)
 	down();
 }
 
+/* Hello names its service: "verbs" is what an empty name means, one this
+ * apird does not have ends the connection, "admin" gets no data plane. */
+static void test_hello_service(void)
+{
+	Apir__Hello h = APIR__HELLO__INIT;
+	Apir__Request r = REQUEST(hello, HELLO, &h);
+	Apir__Response *resp;
+
+	up();
+	h.protocol_version = APIR_PROTOCOL_VERSION;
+	h.service = "verbs";
+	resp = call(&A, &r, NULL, 0);
+	CU_ASSERT_FATAL(resp && resp->status == 0);
+	CU_ASSERT_EQUAL(A.num_fds, 3);
+	CU_ASSERT_PTR_EQUAL(A.s->service->ops, &apird_verbs_service);
+	status(resp);
+	client_drop_fds(&A);
+	CU_ASSERT_NOT_EQUAL(alloc_pd(&A), 0);
+	h.service = "opencl";
+	resp = call(&B, &r, NULL, 0);
+	CU_ASSERT_FATAL(resp != NULL);
+	CU_ASSERT_EQUAL(resp->status, EPROTONOSUPPORT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(resp->error, "opencl"));
+	CU_ASSERT_EQUAL(B.num_fds, 0);
+	status(resp);
+	CU_ASSERT_PTR_NULL(B.s);
+	client_close(&B);
+	client_open(&B);
+	h.service = "admin";
+	resp = call(&B, &r, NULL, 0);
+	CU_ASSERT_FATAL(resp && resp->status == 0);
+	CU_ASSERT_EQUAL(B.num_fds, 0);
+	CU_ASSERT_PTR_EQUAL(B.s->service->ops, &apird_admin_service);
+	status(resp);
+	down();
+}
+
 static void test_version_mismatch(void)
 {
 	Apir__Response *r;
@@ -1281,6 +1318,7 @@ static void test_shutdown_flushes(void)
 static CU_TestInfo handshake_tests[] = {
 	{ "hello", test_hello },
 	{ "version mismatch", test_version_mismatch },
+	{ "hello names a service", test_hello_service },
 	{ "request before hello", test_request_before_hello },
 	{ "malformed frames", test_malformed_frames },
 	{ "no body", test_no_body },

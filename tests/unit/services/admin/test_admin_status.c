@@ -440,6 +440,7 @@ static void test_status_lists_sessions_and_qps(void)
 	down();
 }
 
+#ifdef APIR_ENGINE_FABRIC
 /* A TCP port of 127.0.0.1 that nobody uses right now. */
 static uint16_t free_port(void)
 {
@@ -503,6 +504,21 @@ static void test_status_remote_peer(void)
 	close(admin.sock);
 	down();
 }
+#else
+/* Built without the fabric engine, an apird told to use it refuses to
+ * start rather than serve a GID nobody can reach. */
+static void test_status_remote_peer(void)
+{
+	struct apird_config cfg;
+	struct apird d2 = { 0 };
+	char err[128];
+
+	apird_config_defaults(&cfg);
+	CU_ASSERT_FATAL(apird_config_set(&cfg, "fabric_addr", "127.0.0.1:7471", err,
+					 sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(test_daemon_init(&d2, &cfg), -ENOTSUP);
+}
+#endif
 
 /* Many QPs: pages that each fit a frame, every QP exactly once, in order. */
 #define MANY_QPS 2500u
