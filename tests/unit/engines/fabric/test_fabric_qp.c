@@ -4,8 +4,9 @@
  * the loopback device): data placement for every opcode, eager and bulk,
  * completions in order through a window overrun, SEND never overtaking the
  * WRITEs before it, RNR NAK with go-back-N and its retry limit, remote
- * protection errors, a vanished peer QP, a peer apird that is gone, UD,
- * and hostile messages injected by a peer apird.
+ * protection errors, a vanished peer QP, a peer apird that is gone, a peer
+ * that cannot be reached holding up no other, UD, and hostile messages
+ * injected by a peer apird.
  */
 #include "fabric.h"
 #include "test_fabric_fixture.h"
@@ -591,6 +592,118 @@ static void test_pull_stalls(void)
 	fab_teardown();
 }
 
+/* ---- a peer that cannot be reached ----------------------------------------------- */
+
+/* A TCP socket at 127.0.0.3, named in A's "peer" lines, standing for a peer
+ * apird whose messages cannot leave: listening but never accepting, its
+ * connection never forms; only bound, connections are refused (its apird
+ * is gone). Either way the provider answers A's sends with -FI_EAGAIN. */
+static int unreachable_open(bool listening, union ibv_gid *gid)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	char line[32], err[128];
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	CU_ASSERT_FATAL(s >= 0);
+	CU_ASSERT_FATAL(inet_pton(AF_INET, "127.0.0.3", &sin.sin_addr) == 1);
+	CU_ASSERT_FATAL(bind(s, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CU_ASSERT_FATAL(!listening || listen(s, 8) == 0);
+	CU_ASSERT_FATAL(getsockname(s, (struct sockaddr *)&sin, &len) == 0);
+	snprintf(line, sizeof(line), "127.0.0.3:%u", ntohs(sin.sin_port));
+	CU_ASSERT_FATAL(apird_config_set(&fab_of(fx.v)->cfg, "peer", line, err, sizeof(err)) == 0);
+	memset(gid, 0, sizeof(*gid));
+	gid->raw[10] = gid->raw[11] = 0xff;
+	memcpy(&gid->raw[12], &sin.sin_addr.s_addr, 4);
+	return s;
+}
+
+/* A QP of A connected to a QP of the apird of gid, in RTS, its requests
+ * timing out after 16.8 ms. */
+static struct apird_qp *qp_towards(struct apird_pd *pd, struct apird_cq *cq,
+				   const union ibv_gid *gid)
+{
+	struct apird_qp *qp = fx_qp(pd, IBV_QPT_RC, cq, cq, NULL);
+	struct ibv_ah_attr *av = &qp->attr.ah_attr;
+	char err[160];
+
+	memset(av, 0, sizeof(*av));
+	av->is_global = 1;
+	av->port_num = 1;
+	av->grh.dgid = *gid;
+	qp->attr.dest_qp_num = 1;
+	qp->attr.timeout = 12;
+	qp->attr.retry_cnt = 0;
+	CU_ASSERT_FATAL(apird_fabric_qp_connect(fx.v, qp, av, 1, err, sizeof(err)) == 0);
+	fx_to_rts(qp);
+	return qp;
+}
+
+static bool all_tx_free(void *f)
+{
+	return fab_tx_available(f) == FAB_TX_BUFS;
+}
+
+/* A's messages to a peer that cannot take them (its hello, a request) wait
+ * for that peer alone: A and B keep moving data both ways, A's requests and
+ * its answers leave at once. The stuck QP times out on its own rules, and
+ * once its peer has kept messages waiting longer than that peer's QPs
+ * allow, A drops them and forgets the peer's address (a fresh connection
+ * next time). */
+static void unreachable_peer_blocks_nobody(bool listening)
+{
+	struct apird_qp *stuck;
+	struct apird_cq *cq_s;
+	struct apir_send_wqe w;
+	struct fab_peer *peer;
+	union ibv_gid gid;
+	struct pair p;
+	uint32_t generation;
+	int s;
+
+	fab_setup();
+	s = unreachable_open(listening, &gid);
+	pair_make(&p, IBV_QPT_RC, FX_ALL_ACCESS);
+	cq_s = fx_cq(0, 16);
+	stuck = qp_towards(p.pd_a, cq_s, &gid);
+	peer = ((struct fab_qp *)stuck->link_priv)->peer;
+	generation = peer->generation;
+	w = write_wqe(&p, 1, 0, 64);
+	fx_post_send(stuck, &w);
+	fab_pump_for(5 * 1000 * 1000);
+
+	w = write_wqe(&p, 2, 0, BIG);
+	fx_post_send(p.a, &w);
+	expect_ok(p.cq_a, 2, IBV_WC_RDMA_WRITE);
+	CU_ASSERT_EQUAL(memcmp(p.dst->base, p.src->base, BIG), 0);
+	w = fx_wqe(3, IBV_WR_RDMA_WRITE);
+	fx_wqe_sge(&w, p.dst, 0, 64);
+	fx_wqe_remote(&w, p.src, 2 * BIG);
+	fx_post_send(p.b, &w);
+	expect_ok(p.cq_b, 3, IBV_WC_RDMA_WRITE);
+	CU_ASSERT_EQUAL(fab_poll1(cq_s).status, IBV_WC_RETRY_EXC_ERR);
+
+	CU_ASSERT(fab_pump_until(all_tx_free, fab_of(fx.v),
+				 FAB_PEER_PATIENCE_MIN_NS + FAB_PUMP_TIMEOUT_NS));
+	CU_ASSERT_EQUAL(peer->generation, generation + 1);
+	CU_ASSERT_EQUAL(peer->fi_addr, FI_ADDR_UNSPEC);
+	w = write_wqe(&p, 4, 0, 64);
+	fx_post_send(p.a, &w);
+	expect_ok(p.cq_a, 4, IBV_WC_RDMA_WRITE);
+	close(s);
+	fab_teardown();
+}
+
+static void test_connection_never_forms(void)
+{
+	unreachable_peer_blocks_nobody(true);
+}
+
+static void test_connection_refused(void)
+{
+	unreachable_peer_blocks_nobody(false);
+}
+
 static void test_ud_across(void)
 {
 	struct apird_pd *pa, *pb;
@@ -735,6 +848,8 @@ static CU_TestInfo tests[] = {
 	{ "peer apird gone", test_peer_apird_gone },
 	{ "requester gone during a pull", test_requester_gone_during_pull },
 	{ "pull stalls", test_pull_stalls },
+	{ "connection never forms", test_connection_never_forms },
+	{ "connection refused", test_connection_refused },
 	{ "ud across", test_ud_across },
 	{ "hostile messages", test_hostile_messages },
 	CU_TEST_INFO_NULL,

@@ -55,7 +55,13 @@
  * that peer the same way, leaves other QPs alone, and removes the peer
  * from the AV so a restarted apird there is reached afresh. A responder
  * whose RMA with a peer makes no progress within its QP's timeout gives
- * that peer up the same way (a cut link reports nothing).
+ * that peer up the same way (a cut link reports nothing). Messages the
+ * provider cannot take yet wait in a backlog of their peer (fab_xfer.c),
+ * so a peer that cannot be reached (its apird gone, its connection not
+ * forming: the provider says nothing but -FI_EAGAIN) holds up no other;
+ * once they have waited longer than that peer's QPs' timeouts, they are
+ * dropped and the peer is removed from the AV, its QPs timing out on
+ * their own.
  *
  * Peers are infrastructure, yet every field of their messages is checked
  * (fab_wire.c) and a malformed message is dropped and logged once per peer.
@@ -331,7 +337,7 @@ void apird_fabric_stop(struct verbs_dev *d)
  * of the loop polls (progress is manual, peers wait for us). */
 static bool fab_working(const struct apird_fabric *f)
 {
-	if (f->backlog || f->repost)
+	if (f->backlogged || f->repost)
 		return true;
 	for (const struct fab_qp *fq = f->qps; fq; fq = fq->next)
 		if (fq->sent || fq->resend_at_ns || fab_responder_busy(fq))
@@ -375,7 +381,7 @@ bool apird_fabric_can_sleep(struct verbs_dev *d)
 	 * while apird reads the CQ: a short spin forms it in well under a
 	 * millisecond instead of a step per timer tick. Bounded, for a peer
 	 * that does not answer at all. */
-	if (f->backlog && apird_now_ns() - f->backlog_since_ns < FAB_CONNECT_SPIN_NS)
+	if (f->backlogged && fab_backlog_fresh(f))
 		return false;
 	if (f->wait_fd < 0)
 		return true;
@@ -399,7 +405,7 @@ uint64_t apird_fabric_next_deadline(const struct verbs_dev *d)
 
 	if (!f)
 		return 0;
-	retry = f->backlog || f->repost || (f->wait_fd < 0 && f->qps);
+	retry = f->backlogged || f->repost || (f->wait_fd < 0 && f->qps);
 	for (const struct fab_qp *fq = f->qps; fq; fq = fq->next) {
 		if (fq->sent)
 			next = earlier(next, fq->ack_deadline_ns);

@@ -130,6 +130,11 @@ void fab_peer_failed(struct apird_fabric *f, struct fab_peer *p, int err)
 	}
 	apir_warn("fabric: peer %s failed (%s): %u QP%s with requests in flight moved to ERR",
 		  p->addr, fi_strerror(err), failed, failed == 1 ? "" : "s");
+	fab_peer_forget(f, p);
+}
+
+void fab_peer_forget(struct apird_fabric *f, struct fab_peer *p)
+{
 	if (p->fi_addr != FI_ADDR_UNSPEC)
 		fi_av_remove(f->av, &p->fi_addr, 1, 0);
 	p->fi_addr = FI_ADDR_UNSPEC;

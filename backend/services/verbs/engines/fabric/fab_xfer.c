@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Moving messages: the buffers (one slab, registered once when the
- * provider needs local descriptors), sending with a backlog for the
- * provider's -FI_EAGAIN (a connection still forming, a full queue), the
+ * provider needs local descriptors), sending with a backlog per peer for
+ * the provider's -FI_EAGAIN (a connection still forming, a full queue), the
  * receive buffers kept posted, and reading the CQ. Nothing here allocates
  * per message.
+ *
+ * tcp;ofi_rxm never reports a connection it cannot form: a refused one is
+ * dropped and formed again on the next send, one that gets no answer stays
+ * "connecting"; sends to that peer say -FI_EAGAIN for as long as it lasts.
+ * Hence a backlog per peer (the others' messages leave meanwhile), and a
+ * bound on how long a peer's messages may wait.
  */
 #include <errno.h>
 #include <string.h>
@@ -91,25 +97,39 @@ static ssize_t tx_try(struct apird_fabric *f, struct fab_tx *tx)
 	return fi_send(f->ep, tx->buf, tx->len, f->slab_desc, a, &tx->ctx);
 }
 
-static void backlog_push(struct apird_fabric *f, struct fab_tx *tx)
+static void backlog_push(struct apird_fabric *f, struct fab_peer *p, struct fab_tx *tx)
 {
-	if (!f->backlog)
-		f->backlog_since_ns = apird_now_ns();
 	tx->next = NULL;
-	if (f->backlog_tail)
-		f->backlog_tail->next = tx;
-	else
-		f->backlog = tx;
-	f->backlog_tail = tx;
+	if (p->backlog) {
+		p->backlog_tail->next = tx;
+	} else {
+		p->backlog = tx;
+		p->backlog_moved_ns = apird_now_ns();
+		f->backlogged++;
+	}
+	p->backlog_tail = tx;
 }
 
-static struct fab_tx *backlog_pop(struct apird_fabric *f)
+/* Back at the head, where it was: the backlog has not moved. */
+static void backlog_unpop(struct apird_fabric *f, struct fab_peer *p, struct fab_tx *tx)
 {
-	struct fab_tx *tx = f->backlog;
+	tx->next = p->backlog;
+	if (!p->backlog) {
+		p->backlog_tail = tx;
+		f->backlogged++;
+	}
+	p->backlog = tx;
+}
 
-	f->backlog = tx->next;
-	if (!f->backlog)
-		f->backlog_tail = NULL;
+static struct fab_tx *backlog_pop(struct apird_fabric *f, struct fab_peer *p)
+{
+	struct fab_tx *tx = p->backlog;
+
+	p->backlog = tx->next;
+	if (!p->backlog) {
+		p->backlog_tail = NULL;
+		f->backlogged--;
+	}
 	return tx;
 }
 
@@ -130,41 +150,98 @@ void fab_tx_send(struct apird_fabric *f, struct fab_tx *tx, struct fab_peer *p, 
 	tx->peer = p;
 	tx->generation = p->generation;
 	tx->len = len;
-	/* Behind the backlog, so that messages to a peer keep their order. */
-	if (f->backlog) {
-		backlog_push(f, tx);
+	/* Behind p's backlog, so that messages to a peer keep their order. */
+	if (p->backlog) {
+		backlog_push(f, p, tx);
 		return;
 	}
 	ret = tx_try(f, tx);
 	if (ret == -FI_EAGAIN)
-		backlog_push(f, tx);
+		backlog_push(f, p, tx);
 	else if (ret < 0)
 		send_failed(f, tx, (int)-ret);
 }
 
-/* Messages for a peer that failed meanwhile are dropped: they belong to
- * QPs that failed with it. */
-static void backlog_flush(struct apird_fabric *f)
+/* Sends p's backlog in order while the provider takes it. Messages of an
+ * earlier generation are dropped: they belong to QPs that failed with it. */
+static void peer_flush(struct apird_fabric *f, struct fab_peer *p)
 {
-	while (f->backlog) {
-		struct fab_tx *tx = backlog_pop(f);
+	while (p->backlog) {
+		struct fab_tx *tx = backlog_pop(f, p);
 		ssize_t ret;
 
-		if (tx->generation != tx->peer->generation) {
+		if (tx->generation != p->generation) {
 			fab_tx_put(f, tx);
 			continue;
 		}
 		ret = tx_try(f, tx);
 		if (ret == -FI_EAGAIN) {
-			tx->next = f->backlog;
-			f->backlog = tx;
-			if (!f->backlog_tail)
-				f->backlog_tail = tx;
+			backlog_unpop(f, p, tx);
 			return;
 		}
 		if (ret < 0)
 			send_failed(f, tx, (int)-ret);
+		else
+			p->backlog_moved_ns = apird_now_ns();
 	}
+}
+
+/* Whether p's backlog has not moved for longer than p's QPs wait for an
+ * answer (their longest transport timeout): what waits is of no use any
+ * more. Never before FAB_PEER_PATIENCE_MIN_NS, so that a connection still
+ * forming under load is not given up because some QP's timeout is tiny. */
+static bool peer_stuck(const struct apird_fabric *f, const struct fab_peer *p)
+{
+	uint64_t waited = apird_now_ns() - p->backlog_moved_ns;
+
+	if (waited <= FAB_PEER_PATIENCE_MIN_NS)
+		return false;
+	for (const struct fab_qp *fq = f->qps; fq; fq = fq->next)
+		if (fq->peer == p && fq->qp && waited <= sw_transport_timeout_ns(fq->qp))
+			return false;
+	return true;
+}
+
+/* p's backlog is dropped, and p forgotten so that the provider stops the
+ * connection it could not form and the next message tries afresh. Its QPs
+ * are left to time out on their own rules. */
+static void peer_give_up(struct apird_fabric *f, struct fab_peer *p)
+{
+	uint64_t waited = apird_now_ns() - p->backlog_moved_ns;
+	unsigned int n = 0;
+
+	while (p->backlog) {
+		fab_tx_put(f, backlog_pop(f, p));
+		n++;
+	}
+	apir_warn("fabric: peer %s: no message could leave for %llu ms: %u dropped, its address "
+		  "forgotten", p->addr, (unsigned long long)(waited / 1000000), n);
+	fab_peer_forget(f, p);
+}
+
+static void backlog_flush(struct apird_fabric *f)
+{
+	for (uint32_t i = 0; i < f->num_peers && f->backlogged; i++) {
+		struct fab_peer *p = f->peers[i];
+
+		if (p->backlog)
+			peer_flush(f, p);
+		if (p->backlog && peer_stuck(f, p))
+			peer_give_up(f, p);
+	}
+}
+
+bool fab_backlog_fresh(const struct apird_fabric *f)
+{
+	uint64_t now = apird_now_ns();
+
+	for (uint32_t i = 0; i < f->num_peers && f->backlogged; i++) {
+		const struct fab_peer *p = f->peers[i];
+
+		if (p->backlog && now - p->backlog_moved_ns < FAB_CONNECT_SPIN_NS)
+			return true;
+	}
+	return false;
 }
 
 /* ---- RMA contexts ------------------------------------------------------------- */
@@ -380,7 +457,7 @@ unsigned int fab_cq_poll(struct apird_fabric *f)
 
 	for (int i = 0; i < CQ_BATCHES_PER_POLL && more; i++)
 		n += cq_read_batch(f, &more);
-	if (f->backlog)
+	if (f->backlogged)
 		backlog_flush(f);
 	if (f->repost)
 		repost_flush(f);

@@ -45,6 +45,7 @@
 #define FAB_NO_WAIT_FD_POLL_NS 1000000ull         /* sleep bound without a wait fd */
 #define FAB_IDLE_POLL_NS 20000ull                 /* CQ look interval with nothing in flight */
 #define FAB_CONNECT_SPIN_NS 50000000ull           /* no sleep while a connection forms, this long */
+#define FAB_PEER_PATIENCE_MIN_NS 1000000000ull    /* a peer's backlog is given up after no less */
 #define FAB_WARM_UP_NS 1000000000ull              /* start-up message to itself, at most this long */
 
 _Static_assert(FAB_BUF_SIZE >= APIR_FAB_MSG_MAX, "a buffer holds the largest message");
@@ -75,6 +76,11 @@ struct fab_peer {
 	bool malformed_logged;           /* a malformed message from it was logged */
 	bool failure_logged;
 	bool greeted;                    /* a hello went (since it was last forgotten) */
+	/* Messages the provider did not take yet (-FI_EAGAIN: a connection
+	 * forming, a full queue), in order; each peer has its own, so that a
+	 * peer that cannot be reached holds up no other. */
+	struct fab_tx *backlog, *backlog_tail;
+	uint64_t backlog_moved_ns;       /* when it started, or a message of it last left */
 };
 
 /* ---- buffers ---------------------------------------------------------------- */
@@ -242,8 +248,7 @@ struct apird_fabric {
 	struct fab_tx tx[FAB_TX_BUFS];
 	struct fab_tx *tx_free;
 	uint32_t tx_free_count;
-	struct fab_tx *backlog, *backlog_tail;  /* waiting for the provider (-FI_EAGAIN) */
-	uint64_t backlog_since_ns;       /* when the backlog last started filling */
+	uint32_t backlogged;             /* peers whose backlog is not empty */
 	struct fab_rma rma[FAB_RMA_OPS];
 	struct fab_rma *rma_free;
 	bool cq_error_logged;
@@ -329,6 +334,10 @@ fi_addr_t fab_peer_addr(struct apird_fabric *f, struct fab_peer *p);
  * requests in flight fail with RETRY_EXC_ERR, and its AV entry is removed
  * so that a restarted apird at that address is reached afresh. */
 void fab_peer_failed(struct apird_fabric *f, struct fab_peer *p, int err);
+/* Removes p from the AV (the provider drops its connection, formed or not;
+ * the next message to p connects afresh); errors of what was sent to it
+ * before are stale from now on. */
+void fab_peer_forget(struct apird_fabric *f, struct fab_peer *p);
 /* A malformed message arrived from p (or an unknown sender): logged once. */
 void fab_peer_malformed(struct apird_fabric *f, struct fab_peer *p, const char *why);
 void fab_peers_free(struct apird_fabric *f);
@@ -373,16 +382,19 @@ int fab_buffers_init(struct apird_fabric *f);
 void fab_buffers_fini(struct apird_fabric *f);
 struct fab_tx *fab_tx_get(struct apird_fabric *f);
 void fab_tx_put(struct apird_fabric *f, struct fab_tx *tx);
-/* Sends tx (len bytes) to p; on -FI_EAGAIN it waits in the backlog, on
+/* Sends tx (len bytes) to p; on -FI_EAGAIN it waits in p's backlog, on
  * another error p failed. Takes tx either way. */
 void fab_tx_send(struct apird_fabric *f, struct fab_tx *tx, struct fab_peer *p, size_t len);
 uint32_t fab_tx_available(const struct apird_fabric *f);
+/* Whether a peer's backlog started or moved within the last FAB_CONNECT_SPIN_NS. */
+bool fab_backlog_fresh(const struct apird_fabric *f);
 /* Gives a received buffer back to the provider. */
 void fab_rx_release(struct apird_fabric *f, struct fab_rx *rx);
 struct fab_rma *fab_rma_get(struct apird_fabric *f);
 void fab_rma_put(struct apird_fabric *f, struct fab_rma *op);
-/* Reads the CQ and dispatches completions; retries the backlog and
- * reposts receive buffers. Returns the number of events handled. */
+/* Reads the CQ and dispatches completions; retries the peers' backlogs
+ * (giving up those stuck too long) and reposts receive buffers. Returns the
+ * number of events handled. */
 unsigned int fab_cq_poll(struct apird_fabric *f);
 
 /* fab_qp.c */
